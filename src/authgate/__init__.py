@@ -1,0 +1,1 @@
+"""authgate: API authentication and authorization."""
