@@ -1,0 +1,1 @@
+"""Principals and their credentials: users, API keys, key pairs."""

@@ -1,0 +1,351 @@
+"""API keys and key pairs: create (shown once), list, get, revoke, rotate with grace.
+
+Every change is committed before the call returns (durable before the response) and
+drops the credential from this instance's cache at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+
+from authgate.accounts.users import UserService, is_admin
+from authgate.accounts.validation import normalize_scopes, validate_key_name
+from authgate.audit import AuditRecord, AuditSink
+from authgate.crypto.digest import Digester
+from authgate.crypto.keys import (
+    API_KEY_PREFIX,
+    KEY_PAIR_KEY_PREFIX,
+    KEY_PAIR_SECRET_PREFIX,
+    display_prefix,
+    generate_key,
+)
+from authgate.crypto.sealing import MasterKeyRing
+from authgate.errors import Conflict, InvalidRequest, InvalidScope, NotFound
+from authgate.identity import Identity
+from authgate.store.db import Database
+from authgate.store.models import Credential, User
+
+__all__ = ["KEY_TYPES", "IssuedKey", "KeyService", "KeyView"]
+
+KeyType = Literal["api-key", "key-pair"]
+KEY_TYPES: tuple[KeyType, ...] = ("api-key", "key-pair")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    """A credential as listed: never the key or the secret."""
+
+    id: str
+    type: str
+    prefix: str
+    name: str
+    user_id: str
+    user: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    rotated_from: str | None
+
+    @classmethod
+    def of(cls, c: Credential, user_name: str) -> KeyView:
+        return cls(
+            c.id,
+            c.type,
+            c.prefix,
+            c.name,
+            c.user_id,
+            user_name,
+            list(c.scopes),
+            c.created_at,
+            c.expires_at,
+            c.revoked_at,
+            c.last_used_at,
+            c.rotated_from_id,
+        )
+
+    def status(self, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "prefix": self.prefix,
+            "name": self.name,
+            "user": self.user,
+            "scopes": self.scopes,
+            "status": self.status(),
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "revoked_at": _iso(self.revoked_at),
+            "last_used_at": _iso(self.last_used_at),
+            "rotated_from": self.rotated_from,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A newly created credential: the only moment the key (and secret) exist in clear."""
+
+    view: KeyView
+    key: str
+    secret: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``keys create`` contract shape."""
+        out: dict[str, Any] = {
+            "id": self.view.id,
+            "type": self.view.type,
+            "key": self.key,
+        }
+        if self.secret is not None:
+            out["secret"] = self.secret
+        out.update(
+            prefix=self.view.prefix,
+            name=self.view.name,
+            scopes=self.view.scopes,
+            expires_at=_iso(self.view.expires_at),
+        )
+        return out
+
+    def __repr__(self) -> str:
+        return f"IssuedKey(id={self.view.id!r}, prefix={self.view.prefix!r}, key=***)"
+
+
+class KeyService:
+    """Credential lifecycle with ownership rules: members manage only their own keys."""
+
+    def __init__(
+        self,
+        db: Database,
+        digester: Digester,
+        master_keys: MasterKeyRing,
+        users: UserService,
+        audit: AuditSink,
+        *,
+        max_lifetime: timedelta | None = None,
+        on_credential_changed: Callable[[str], None] = lambda _id: None,
+    ) -> None:
+        self._db = db
+        self._digester = digester
+        self._ring = master_keys
+        self._users = users
+        self._audit = audit
+        self._max_lifetime = max_lifetime
+        self._changed = on_credential_changed
+
+    async def create(
+        self,
+        actor: Identity,
+        *,
+        user: str | None = None,
+        name: str | None = None,
+        scopes: list[str] | None = None,
+        expires_in: timedelta | None = None,
+        type: str = "api-key",
+        client_ip: str | None = None,
+    ) -> IssuedKey:
+        owner = await self._owner(actor, user)
+        if type not in KEY_TYPES:
+            raise InvalidRequest(f"type must be one of {', '.join(KEY_TYPES)}")
+        if owner.disabled:
+            raise Conflict("the user is disabled")
+        wanted = normalize_scopes(scopes or [])
+        self._check_scopes(owner, wanted)
+        expires_at = self._expiry(expires_in)
+        cred, key, secret = self._new_credential(
+            owner.id, type, validate_key_name(name) if name else "default", wanted, expires_at
+        )
+        async with self._db.session() as s, s.begin():
+            s.add(cred)
+        view = KeyView.of(cred, owner.name)
+        await self._audit.emit(self._record("key.created", actor, view, client_ip))
+        return IssuedKey(view, key, secret)
+
+    async def list_keys(self, actor: Identity, *, user: str | None = None) -> list[KeyView]:
+        async with self._db.session() as s:
+            stmt = (
+                select(Credential, User.name)
+                .join(User, User.id == Credential.user_id)
+                .order_by(Credential.created_at, Credential.id)
+            )
+            if user is not None:
+                owner = await self._owner(actor, user)
+                stmt = stmt.where(Credential.user_id == owner.id)
+            elif not is_admin(actor):
+                stmt = stmt.where(Credential.user_id == actor.principal_id)
+            rows = (await s.execute(stmt)).all()
+        return [KeyView.of(c, n) for c, n in rows]
+
+    async def get(self, actor: Identity, key_id: str) -> KeyView:
+        cred, user_name = await self._visible(actor, key_id)
+        return KeyView.of(cred, user_name)
+
+    async def revoke(
+        self, actor: Identity, key_id: str, *, client_ip: str | None = None
+    ) -> KeyView:
+        cred, user_name = await self._visible(actor, key_id)
+        if cred.revoked_at is None:
+            cred.revoked_at = datetime.now(UTC)
+            async with self._db.session() as s, s.begin():
+                await s.execute(
+                    update(Credential)
+                    .where(Credential.id == cred.id, Credential.revoked_at.is_(None))
+                    .values(revoked_at=cred.revoked_at)
+                )
+            self._changed(cred.id)
+            view = KeyView.of(cred, user_name)
+            await self._audit.emit(self._record("key.revoked", actor, view, client_ip))
+            return view
+        return KeyView.of(cred, user_name)
+
+    async def rotate(
+        self,
+        actor: Identity,
+        key_id: str,
+        *,
+        grace: timedelta = timedelta(0),
+        client_ip: str | None = None,
+    ) -> IssuedKey:
+        """A new credential like ``key_id``; the old one lives on for ``grace``."""
+        if grace < timedelta(0) or grace > timedelta(days=30):
+            raise InvalidRequest("grace must be between 0 and 30d")
+        old, user_name = await self._visible(actor, key_id)
+        now = datetime.now(UTC)
+        if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+            raise Conflict("only an active key can be rotated")
+        owner = await self._users.find(user_name)
+        if owner is None or owner.disabled:
+            raise Conflict("the user is disabled")
+        lifetime = old.expires_at - old.created_at if old.expires_at else None
+        new, key, secret = self._new_credential(
+            old.user_id, old.type, old.name, list(old.scopes), now + lifetime if lifetime else None
+        )
+        new.rotated_from_id = old.id
+        old_end = now + grace
+        async with self._db.session() as s, s.begin():
+            s.add(new)
+            if grace == timedelta(0):
+                values: dict[str, Any] = {"revoked_at": now}
+            else:
+                values = {"expires_at": min(old.expires_at, old_end) if old.expires_at else old_end}
+            await s.execute(update(Credential).where(Credential.id == old.id).values(**values))
+        self._changed(old.id)
+        view = KeyView.of(new, user_name)
+        record = self._record("key.rotated", actor, view, client_ip)
+        record.detail.update(rotated_from=old.id, grace_seconds=int(grace.total_seconds()))
+        await self._audit.emit(record)
+        return IssuedKey(view, key, secret)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _new_credential(
+        self,
+        user_id: str,
+        type: str,
+        name: str,
+        scopes: list[str],
+        expires_at: datetime | None,
+    ) -> tuple[Credential, str, str | None]:
+        cred_id = uuid.uuid4().hex
+        if type == "api-key":
+            key, secret, sealed = generate_key(API_KEY_PREFIX), None, None
+        else:
+            key, secret = generate_key(KEY_PAIR_KEY_PREFIX), generate_key(KEY_PAIR_SECRET_PREFIX)
+            sealed = self._ring.seal(secret, aad=cred_id)
+        cred = Credential(
+            id=cred_id,
+            user_id=user_id,
+            type=type,
+            name=name,
+            prefix=display_prefix(key),
+            key_digest=self._digester.digest(key),
+            secret_sealed=sealed,
+            scopes=scopes,
+            created_at=datetime.now(UTC),
+            expires_at=expires_at,
+            revoked_at=None,
+            last_used_at=None,
+            rotated_from_id=None,
+        )
+        return cred, key, secret
+
+    def _expiry(self, expires_in: timedelta | None) -> datetime | None:
+        if expires_in is None:
+            if self._max_lifetime is not None:
+                return datetime.now(UTC) + self._max_lifetime
+            return None
+        if expires_in <= timedelta(0):
+            raise InvalidRequest("expires_in must be positive")
+        if self._max_lifetime is not None and expires_in > self._max_lifetime:
+            raise InvalidRequest("expires_in exceeds the configured maximum key lifetime")
+        if expires_in > timedelta(days=3650):
+            raise InvalidRequest("expires_in must be at most 3650d")
+        return datetime.now(UTC) + expires_in
+
+    @staticmethod
+    def _check_scopes(owner: User, wanted: list[str]) -> None:
+        if owner.role == "admin":
+            return
+        extra = sorted(set(wanted) - set(owner.scopes))
+        if extra:
+            raise InvalidScope(f"the owner does not hold: {' '.join(extra)}")
+
+    async def _owner(self, actor: Identity, user: str | None) -> User:
+        if user is None:
+            owner = await self._users_by_id(actor.principal_id)
+        else:
+            owner = await self._users.find(user)
+            if owner is not None and not is_admin(actor) and owner.id != actor.principal_id:
+                owner = None
+        if owner is None:
+            raise NotFound("no such user")
+        return owner
+
+    async def _users_by_id(self, user_id: str) -> User | None:
+        async with self._db.session() as s:
+            return await s.get(User, user_id)
+
+    async def _visible(self, actor: Identity, key_id: str) -> tuple[Credential, str]:
+        async with self._db.session() as s:
+            row = (
+                await s.execute(
+                    select(Credential, User.name)
+                    .join(User, User.id == Credential.user_id)
+                    .where(Credential.id == key_id)
+                )
+            ).first()
+        # another user's key answers exactly like a missing one (OWASP API1)
+        if row is None or (not is_admin(actor) and row[0].user_id != actor.principal_id):
+            raise NotFound("no such key")
+        return row[0], row[1]
+
+    @staticmethod
+    def _record(event: str, actor: Identity, view: KeyView, client_ip: str | None) -> AuditRecord:
+        return AuditRecord(
+            event,
+            actor_id=actor.principal_id,
+            actor=actor.subject,
+            target_user_id=view.user_id,
+            credential_id=view.id,
+            scheme=actor.scheme,
+            client_ip=client_ip,
+            detail={"type": view.type, "prefix": view.prefix, "name": view.name},
+        )

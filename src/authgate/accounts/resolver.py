@@ -1,0 +1,229 @@
+"""The credential resolver the schemes use: cache first, database on a miss.
+
+This is the verification hot path. A cached API key costs one well-formedness check,
+one HMAC and a dict lookup; the database is touched only on the first sight of a key
+(per instance and TTL). Basic passwords pay argon2 once per TTL, not per request.
+Unknown keys are remembered in a bounded negative cache, so garbage cannot reach the
+database twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, select, update
+
+from authgate.cache.local import CredentialCache, NegativeCache
+from authgate.crypto.digest import Digester
+from authgate.crypto.keys import API_KEY_PREFIX, KEY_PAIR_KEY_PREFIX, is_well_formed
+from authgate.crypto.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from authgate.crypto.sealing import MasterKeyRing, SealError
+from authgate.crypto.secret import Secret
+from authgate.identity import Identity
+from authgate.schemes.base import KeyPairCredential
+from authgate.store.db import Database
+from authgate.store.models import Credential, User
+
+__all__ = ["StoreResolver", "UsageRecorder"]
+
+
+class UsageRecorder:
+    """Collects ``last_used_at`` in memory and writes it in batches."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: dict[str, float] = {}
+
+    def touch(self, credential_id: str) -> None:
+        self._pending[credential_id] = time.time()
+
+    async def flush(self) -> int:
+        if not self._pending:
+            return 0
+        batch, self._pending = self._pending, {}
+        params = [{"cid": cid, "at": datetime.fromtimestamp(ts, UTC)} for cid, ts in batch.items()]
+        stmt = (
+            update(Credential)
+            .where(Credential.id == bindparam("cid"))
+            .values(last_used_at=bindparam("at"))
+            .execution_options(synchronize_session=False)
+        )
+        async with self._db.engine.begin() as conn:
+            await conn.execute(stmt, params)
+        return len(params)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    identity: Identity
+    expires_at: float  # the credential's own expiry (inf when none)
+
+
+@dataclass(frozen=True, slots=True)
+class _VerifiedPair:
+    credential: KeyPairCredential
+    expires_at: float
+
+
+def _effective_scopes(cred: Credential, user: User) -> tuple[str, ...]:
+    # A member's key never carries more than the member holds now (scopes can shrink).
+    if user.role == "admin":
+        return tuple(cred.scopes)
+    return tuple(s for s in cred.scopes if s in set(user.scopes))
+
+
+class StoreResolver:
+    """:class:`~authgate.schemes.base.CredentialResolver` over the store, with caches."""
+
+    def __init__(
+        self,
+        db: Database,
+        digester: Digester,
+        master_keys: MasterKeyRing,
+        hasher: PasswordHasher,
+        usage: UsageRecorder,
+        *,
+        ttl: float = 10.0,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._digester = digester
+        self._ring = master_keys
+        self._hasher = hasher
+        self._usage = usage
+        self._clock = clock
+        self.keys: CredentialCache[_Verified] = CredentialCache(ttl, max_entries)
+        self.pairs: CredentialCache[_VerifiedPair] = CredentialCache(ttl, max_entries)
+        self.passwords: CredentialCache[Identity] = CredentialCache(ttl, max_entries)
+        self.unknown = NegativeCache()
+
+    # -- invalidation (called by the services on this instance, and by the bus) -------
+
+    def invalidate_credential(self, credential_id: str) -> None:
+        self.keys.invalidate_credential(credential_id)
+        self.pairs.invalidate_credential(credential_id)
+
+    def invalidate_principal(self, principal_id: str) -> None:
+        self.keys.invalidate_principal(principal_id)
+        self.pairs.invalidate_principal(principal_id)
+        self.passwords.invalidate_principal(principal_id)
+
+    # -- CredentialResolver -------------------------------------------------------------
+
+    async def resolve_api_key(self, key: str) -> Identity | None:
+        if not is_well_formed(key, API_KEY_PREFIX):
+            return None
+        digest = self._digester.digest(key)
+        hit = self.keys.get(digest)
+        if hit is None:
+            if digest in self.unknown:
+                return None
+            row = await self._load(digest, "api-key")
+            if row is None:
+                return None
+            cred, user = row
+            hit = _Verified(self._identity(cred, user, "apikey"), _ts(cred.expires_at))
+            self.keys.put(digest, hit, principal_id=user.id, credential_id=cred.id)
+        if hit.expires_at <= self._clock():
+            return None
+        self._usage.touch(hit.identity.credential_id or "")
+        return hit.identity
+
+    async def resolve_key_pair(self, key: str) -> KeyPairCredential | None:
+        if not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
+            return None
+        digest = self._digester.digest(key)
+        hit = self.pairs.get(digest)
+        if hit is None:
+            if digest in self.unknown:
+                return None
+            row = await self._load(digest, "key-pair")
+            if row is None:
+                return None
+            cred, user = row
+            try:
+                secret = self._ring.unseal(cred.secret_sealed or "", aad=cred.id)
+            except SealError:
+                return None
+            identity = self._identity(cred, user, "keypair")
+            hit = _VerifiedPair(
+                KeyPairCredential(key, Secret(secret), identity), _ts(cred.expires_at)
+            )
+            self.pairs.put(digest, hit, principal_id=user.id, credential_id=cred.id)
+        if hit.expires_at <= self._clock():
+            return None
+        self._usage.touch(hit.credential.identity.credential_id or "")
+        return hit.credential
+
+    async def resolve_password(self, username: str, password: str) -> Identity | None:
+        if len(password) > MAX_PASSWORD_LENGTH or len(username) > 128:
+            return None
+        cache_key = self._digester.digest(f"{username}\0{password}", purpose="basic")
+        hit = self.passwords.get(cache_key)
+        if hit is not None:
+            return hit
+        async with self._db.session() as s:
+            user = await s.scalar(select(User).where(User.name == username))
+        stored = user.password_hash if user is not None and not user.disabled else None
+        # always one argon2 verification, so unknown users cost the same as wrong passwords
+        if not self._hasher.verify(stored, password) or user is None or stored is None:
+            return None
+        if self._hasher.needs_rehash(stored):
+            await self._rehash(user.id, password)
+        identity = Identity(
+            subject=user.name,
+            principal_id=user.id,
+            scheme="basic",
+            scopes=tuple(user.scopes),
+            roles=(user.role,),
+        )
+        self.passwords.put(cache_key, identity, principal_id=user.id, credential_id=None)
+        return identity
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def _load(self, digest: str, type: str) -> tuple[Credential, User] | None:
+        async with self._db.session() as s:
+            row = (
+                await s.execute(
+                    select(Credential, User)
+                    .join(User, User.id == Credential.user_id)
+                    .where(Credential.key_digest == digest)
+                )
+            ).first()
+        if row is None:
+            self.unknown.add(digest)
+            return None
+        cred, user = row
+        if cred.type != type or cred.revoked_at is not None or user.disabled:
+            return None
+        if cred.expires_at is not None and cred.expires_at.timestamp() <= self._clock():
+            return None
+        return cred, user
+
+    @staticmethod
+    def _identity(cred: Credential, user: User, scheme: str) -> Identity:
+        return Identity(
+            subject=user.name,
+            principal_id=user.id,
+            scheme=scheme,
+            credential_id=cred.id,
+            scopes=_effective_scopes(cred, user),
+            roles=(user.role,),
+        )
+
+    async def _rehash(self, user_id: str, password: str) -> None:
+        async with self._db.session() as s, s.begin():
+            await s.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(password_hash=self._hasher.hash(password))
+            )
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else float("inf")

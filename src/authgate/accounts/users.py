@@ -1,0 +1,209 @@
+"""Users: humans and service accounts, with a role, scopes and an optional password."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from authgate.accounts.validation import ROLES, normalize_scopes, validate_user_name
+from authgate.audit import AuditRecord, AuditSink
+from authgate.crypto.passwords import PasswordHasher, PasswordPolicyError, validate_password
+from authgate.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from authgate.identity import Identity
+from authgate.store.db import Database
+from authgate.store.models import User
+
+__all__ = ["UserService", "UserView", "is_admin"]
+
+
+def is_admin(actor: Identity) -> bool:
+    return "admin" in actor.roles
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: str
+    name: str
+    role: str
+    scopes: list[str]
+    disabled: bool
+    created_at: datetime
+    has_password: bool
+
+    @classmethod
+    def of(cls, u: User) -> UserView:
+        return cls(
+            u.id, u.name, u.role, list(u.scopes), u.disabled, u.created_at, bool(u.password_hash)
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "scopes": self.scopes,
+            "disabled": self.disabled,
+            "created_at": _iso(self.created_at),
+            "has_password": self.has_password,
+        }
+
+
+class UserService:
+    """Create, list, disable users and set passwords (admin only, except own password)."""
+
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        audit: AuditSink,
+        on_principal_changed: Callable[[str], None] = lambda _id: None,
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._audit = audit
+        self._changed = on_principal_changed
+
+    async def create(
+        self,
+        actor: Identity,
+        name: str,
+        *,
+        role: str = "member",
+        password: str | None = None,
+        scopes: list[str] | None = None,
+        client_ip: str | None = None,
+    ) -> UserView:
+        if not is_admin(actor):
+            raise Forbidden("only admins manage users")
+        validate_user_name(name)
+        if role not in ROLES:
+            raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
+        password_hash = None
+        if password is not None:
+            try:
+                validate_password(password)
+            except PasswordPolicyError as exc:
+                raise InvalidRequest(str(exc)) from exc
+            password_hash = self._hasher.hash(password)
+        now = datetime.now(UTC)
+        user = User(
+            id=uuid.uuid4().hex,
+            name=name,
+            role=role,
+            scopes=normalize_scopes(scopes or []),
+            password_hash=password_hash,
+            disabled=False,
+            created_at=now,
+            password_changed_at=now if password_hash else None,
+            generation=0,
+        )
+        try:
+            async with self._db.session() as s, s.begin():
+                s.add(user)
+        except IntegrityError as exc:
+            raise Conflict(f"a user named {name!r} already exists") from exc
+        await self._audit.emit(
+            AuditRecord(
+                "user.created",
+                actor_id=actor.principal_id,
+                actor=actor.subject,
+                target_user_id=user.id,
+                client_ip=client_ip,
+                detail={"name": name, "role": role},
+            )
+        )
+        return UserView.of(user)
+
+    async def list_users(self, actor: Identity) -> list[UserView]:
+        async with self._db.session() as s:
+            stmt = select(User).order_by(User.created_at, User.name)
+            if not is_admin(actor):
+                stmt = stmt.where(User.id == actor.principal_id)
+            return [UserView.of(u) for u in (await s.scalars(stmt)).all()]
+
+    async def get(self, actor: Identity, name: str) -> UserView:
+        return UserView.of(await self._visible(actor, name))
+
+    async def find(self, name: str) -> User | None:
+        async with self._db.session() as s:
+            return await s.scalar(select(User).where(User.name == name))
+
+    async def disable(
+        self, actor: Identity, name: str, *, client_ip: str | None = None
+    ) -> UserView:
+        if not is_admin(actor):
+            raise NotFound("no such user") if actor.subject != name else Forbidden()
+        user = await self._require(name)
+        if user.id == actor.principal_id:
+            raise InvalidRequest("an admin cannot disable their own account")
+        async with self._db.session() as s, s.begin():
+            await s.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(disabled=True, generation=User.generation + 1)
+            )
+        self._changed(user.id)
+        await self._audit.emit(
+            AuditRecord(
+                "user.disabled",
+                actor_id=actor.principal_id,
+                actor=actor.subject,
+                target_user_id=user.id,
+                client_ip=client_ip,
+                detail={"name": name},
+            )
+        )
+        user.disabled = True
+        return UserView.of(user)
+
+    async def set_password(
+        self, actor: Identity, name: str, password: str, *, client_ip: str | None = None
+    ) -> None:
+        user = await self._visible(actor, name)
+        try:
+            validate_password(password)
+        except PasswordPolicyError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        async with self._db.session() as s, s.begin():
+            await s.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(
+                    password_hash=self._hasher.hash(password),
+                    password_changed_at=datetime.now(UTC),
+                    generation=User.generation + 1,
+                )
+            )
+        self._changed(user.id)
+        await self._audit.emit(
+            AuditRecord(
+                "user.password_changed",
+                actor_id=actor.principal_id,
+                actor=actor.subject,
+                target_user_id=user.id,
+                client_ip=client_ip,
+            )
+        )
+
+    async def _require(self, name: str) -> User:
+        user = await self.find(name)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def _visible(self, actor: Identity, name: str) -> User:
+        user = await self.find(name)
+        # a member asking about anyone else gets the same answer as for a missing user
+        if user is None or (not is_admin(actor) and user.id != actor.principal_id):
+            raise NotFound("no such user")
+        return user

@@ -1,0 +1,55 @@
+"""Printing for the CLI: one JSON document with ``--json``, Rich text otherwise."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from authgate.errors import AuthError
+
+__all__ = ["emit", "fail", "table"]
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+def emit(data: Any, *, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    elif text is not None:
+        console.print(text, markup=False)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str) -> None:
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*(_cell(r.get(c)) for c in columns))
+    console.print(t)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def fail(error: AuthError | str, *, as_json: bool) -> NoReturn:
+    code, description = (
+        (error.code, error.description) if isinstance(error, AuthError) else ("error", error)
+    )
+    if as_json:
+        sys.stdout.write(json.dumps({"error": code, "error_description": description}) + "\n")
+    else:
+        err_console.print(f"error: {description}", markup=False)
+    raise typer.Exit(1)

@@ -1,0 +1,136 @@
+"""Settings: ``authgate.toml`` in ``AUTHGATE_HOME`` plus ``AUTHGATE_*`` environment variables.
+
+Precedence, highest first: values passed in code (CLI flags), environment variables,
+the TOML file (``AUTHGATE_CONFIG`` or ``$AUTHGATE_HOME/authgate.toml``), defaults.
+Every field is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+from ipaddress import ip_network
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "config_path", "home_dir"]
+
+
+def home_dir() -> Path:
+    """The data directory: ``AUTHGATE_HOME``, default ``./.authgate``."""
+    return Path(os.environ.get("AUTHGATE_HOME") or ".authgate").expanduser().resolve()
+
+
+def config_path() -> Path:
+    """The TOML file: ``AUTHGATE_CONFIG``, default ``$AUTHGATE_HOME/authgate.toml``."""
+    explicit = os.environ.get("AUTHGATE_CONFIG")
+    return Path(explicit).expanduser().resolve() if explicit else home_dir() / "authgate.toml"
+
+
+class Settings(BaseSettings):
+    """authgate's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTHGATE_", extra="forbid", frozen=True)
+
+    home: Path = Field(default_factory=home_dir)
+    """Data directory: SQLite database, master keys, authgate.toml."""
+
+    database_url: str | None = None
+    """SQLAlchemy async URL; default ``sqlite+aiosqlite:///$AUTHGATE_HOME/authgate.db``.
+    PostgreSQL: ``postgresql+asyncpg://user@host:5432/db``."""
+
+    redis_url: str | None = None
+    """Redis URL for state shared across instances; None keeps everything in memory."""
+
+    host: str = "127.0.0.1"
+    """Address ``authgate serve`` binds."""
+
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port ``authgate serve`` binds."""
+
+    api_key_header: str = "X-API-Key"
+    """Header that carries an API key."""
+
+    api_key_authorization_schemes: list[str] = Field(default_factory=lambda: ["ApiKey", "Bearer"])
+    """``Authorization`` schemes that carry an API key (``ApiKey <key>``, ``Bearer <key>``)."""
+
+    api_key_query_param: str = "api_key"
+    """Query parameter name for API keys, used only on ``api_key_query_paths``."""
+
+    api_key_query_paths: list[str] = Field(default_factory=list)
+    """Exact paths where ``?api_key=`` is accepted; empty (the default) disables it."""
+
+    basic_enabled: bool = True
+    """Accept HTTP Basic (``user:password`` and ``key:secret`` of a key pair)."""
+
+    credential_cache_ttl: float = Field(default=10.0, ge=0, le=3600)
+    """Seconds a verified credential is served from the local cache. Changes made through
+    this instance take effect at once; changes made elsewhere within this many seconds."""
+
+    credential_cache_size: int = Field(default=100_000, ge=0)
+    """Most verified credentials held in the local cache."""
+
+    last_used_flush_interval: float = Field(default=30.0, gt=0)
+    """Seconds between batched writes of credentials' ``last_used_at``."""
+
+    audit_flush_interval: float = Field(default=1.0, gt=0)
+    """Seconds between batched writes of audit events."""
+
+    audit_queue_size: int = Field(default=10_000, ge=100)
+    """Audit events held in memory before producers wait (back-pressure, nothing lost)."""
+
+    max_credential_length: int = Field(default=4096, ge=256)
+    """Longest ``Authorization``/API-key header value accepted; longer → 413."""
+
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses/CIDRs whose ``X-Forwarded-*`` headers are believed."""
+
+    argon2_time_cost: int = Field(default=3, ge=2)
+    """argon2id iterations (ASVS minimum 2)."""
+
+    argon2_memory_kib: int = Field(default=32 * 1024, ge=19 * 1024)
+    """argon2id memory in KiB (ASVS minimum 19 MiB)."""
+
+    key_max_lifetime: str | None = None
+    """Longest ``expires_in`` a key may be created with (e.g. ``365d``); None: unlimited."""
+
+    access_log: bool = False
+    """uvicorn access log (off by default: it costs throughput on the hot path)."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ip_network(item, strict=False)
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'authgate.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
+        )
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Settings from code overrides (None values ignored), env and TOML."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})

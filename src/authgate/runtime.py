@@ -1,0 +1,128 @@
+"""Everything a running authgate needs, built once from Settings and closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from authgate.accounts.keys import KeyService
+from authgate.accounts.resolver import StoreResolver, UsageRecorder
+from authgate.accounts.users import UserService
+from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
+from authgate.audit.sinks import AuditSink
+from authgate.config import Settings
+from authgate.crypto.passwords import PasswordHasher
+from authgate.durations import parse_duration
+from authgate.home import ensure_home, load_secrets
+from authgate.identity import Identity
+from authgate.schemes.apikey import ApiKeyAuthenticator
+from authgate.schemes.base import Authenticator
+from authgate.schemes.basic import BasicAuthenticator
+from authgate.schemes.chain import SchemeChain
+from authgate.store.db import Database
+from authgate.store.migrate import upgrade
+
+__all__ = ["LOCAL_ADMIN", "Runtime"]
+
+log = logging.getLogger("authgate")
+
+# The operator at the machine (CLI): acts with admin rights on the local data directory.
+LOCAL_ADMIN = Identity(
+    subject="local-admin", principal_id="local", scheme="local", roles=("admin",)
+)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    hasher: PasswordHasher
+    audit: AuditSink
+    usage: UsageRecorder
+    resolver: StoreResolver
+    users: UserService
+    keys: KeyService
+    chain: SchemeChain
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, batched_audit: bool = True) -> Runtime:
+        """Create the data directory if needed, migrate the database, wire the services."""
+        ensure_home(settings.home)
+        secrets = load_secrets(settings.home)
+        db = Database(settings.effective_database_url)
+        await upgrade(db)
+        hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        )
+        writer = DatabaseAuditWriter(db)
+        audit: AuditSink = (
+            BatchedAuditSink(
+                writer, max_queue=settings.audit_queue_size, interval=settings.audit_flush_interval
+            )
+            if batched_audit
+            else writer
+        )
+        usage = UsageRecorder(db)
+        resolver = StoreResolver(
+            db,
+            secrets.digester,
+            secrets.master_keys,
+            hasher,
+            usage,
+            ttl=settings.credential_cache_ttl,
+            max_entries=settings.credential_cache_size,
+        )
+        users = UserService(db, hasher, audit, on_principal_changed=resolver.invalidate_principal)
+        keys = KeyService(
+            db,
+            secrets.digester,
+            secrets.master_keys,
+            users,
+            audit,
+            max_lifetime=parse_duration(settings.key_max_lifetime)
+            if settings.key_max_lifetime
+            else None,
+            on_credential_changed=resolver.invalidate_credential,
+        )
+        schemes: list[Authenticator] = [
+            ApiKeyAuthenticator(
+                resolver,
+                header=settings.api_key_header,
+                authorization_schemes=settings.api_key_authorization_schemes,
+                query_param=settings.api_key_query_param,
+                query_paths=settings.api_key_query_paths,
+            )
+        ]
+        if settings.basic_enabled:
+            schemes.append(BasicAuthenticator(resolver))
+        chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
+        return cls(settings, db, hasher, audit, usage, resolver, users, keys, chain)
+
+    def start_background(self) -> None:
+        """Start the batch writers (server only; the CLI writes directly)."""
+        if isinstance(self.audit, BatchedAuditSink):
+            self.audit.start()
+        self._tasks.append(asyncio.create_task(self._flush_usage(), name="authgate-last-used"))
+
+    async def _flush_usage(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.last_used_flush_interval)
+            try:
+                await self.usage.flush()
+            except Exception:  # keep going: the next flush carries the same data
+                log.exception("writing last_used_at failed")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.usage.flush()
+        if isinstance(self.audit, BatchedAuditSink):
+            await self.audit.close()
+        await self.db.dispose()

@@ -1,0 +1,69 @@
+"""HTTP Basic (RFC 7617): ``user:password`` of a user, or ``key:secret`` of a key pair.
+
+The user-id and password are UTF-8 (RFC 7617 §2.1, ``charset="UTF-8"``). Bad base64, a
+missing colon and invalid UTF-8 are all the scheme's uniform 401; an oversized header is
+refused (413) by the middleware before it gets here, so no huge value reaches argon2.
+"""
+
+from __future__ import annotations
+
+import binascii
+import dataclasses
+import hmac
+
+from authgate.crypto.keys import KEY_PAIR_KEY_PREFIX
+from authgate.errors import InvalidCredentials
+from authgate.identity import Identity
+from authgate.schemes.base import CredentialResolver, RequestView
+
+__all__ = ["BasicAuthenticator", "parse_basic"]
+
+
+def parse_basic(value: str) -> tuple[str, str] | None:
+    """``(user, password)`` from an ``Authorization`` value, or None when malformed."""
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = binascii.a2b_base64(token.strip().encode("ascii"), strict_mode=True)
+        text = raw.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return None
+    user, colon, password = text.partition(":")
+    if not colon:
+        return None
+    return user, password
+
+
+class BasicAuthenticator:
+    """Users' passwords and key pairs' secrets over HTTP Basic."""
+
+    name = "basic"
+    needs_body = False
+    challenge = 'Basic realm="authgate", charset="UTF-8"'
+
+    def __init__(self, resolver: CredentialResolver) -> None:
+        self._resolver = resolver
+
+    def is_present(self, request: RequestView) -> bool:
+        auth = request.headers.get("authorization")
+        return auth is not None and auth.lstrip()[:6].lower() == "basic "
+
+    async def authenticate(self, request: RequestView) -> Identity:
+        parsed = parse_basic(request.headers.get("authorization") or "")
+        identity = await self._verify(*parsed) if parsed else None
+        if identity is None:
+            raise InvalidCredentials(
+                reason="basic credentials rejected", challenges=[self.challenge]
+            )
+        return identity
+
+    async def _verify(self, user: str, password: str) -> Identity | None:
+        if user.startswith(KEY_PAIR_KEY_PREFIX):
+            pair = await self._resolver.resolve_key_pair(user)
+            if pair is None or not hmac.compare_digest(
+                pair.secret.reveal_bytes(), password.encode("utf-8", "surrogateescape")
+            ):
+                return None
+            return dataclasses.replace(pair.identity, scheme="basic")
+        return await self._resolver.resolve_password(user, password)

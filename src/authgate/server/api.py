@@ -1,0 +1,88 @@
+"""The FastAPI application behind the fast paths: admin API, health, OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from authgate.errors import AuthError, InvalidRequest, NotFound, render
+from authgate.server import routes_audit, routes_keys, routes_users
+from authgate.server.deps import Caller, Rt
+
+__all__ = ["create_api"]
+
+
+def _error_response(error: AuthError) -> Response:
+    status, headers, body = render(error)
+    return Response(body, status_code=status, headers=dict(_merge(headers)))
+
+
+def _merge(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    # several WWW-Authenticate challenges fold into one comma-separated header (RFC 9110 §11.6.1)
+    out: dict[str, str] = {}
+    for k, v in headers:
+        out[k] = f"{out[k]}, {v}" if k in out else v
+    return list(out.items())
+
+
+def create_api() -> FastAPI:
+    api = FastAPI(
+        title="authgate",
+        version="0.1.0",
+        description="API authentication and authorization: keys, users, audit.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+
+    @api.exception_handler(AuthError)
+    async def _auth_error(_: Request, exc: AuthError) -> Response:
+        return _error_response(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        msg = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+        return _error_response(InvalidRequest(msg[:300]))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error_response(NotFound())
+        err = AuthError(str(exc.detail)[:200])
+        err.status, err.code = exc.status_code, "http_error"
+        return _error_response(err)
+
+    @api.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # never a stack trace or internals in the response
+        return JSONResponse(
+            {"error": "server_error", "error_description": "Internal error."}, status_code=500
+        )
+
+    @api.get("/healthz", tags=["health"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", tags=["health"], summary="Readiness: the database answers")
+    async def readyz(rt: Rt) -> Response:
+        try:
+            async with rt.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @api.get("/v1/whoami", tags=["identity"], summary="Who the credentials say you are")
+    async def whoami(actor: Caller) -> dict[str, Any]:
+        return actor.as_json()
+
+    api.include_router(routes_keys.router)
+    api.include_router(routes_users.router)
+    api.include_router(routes_audit.router)
+    return api

@@ -1,0 +1,157 @@
+"""The server's ASGI entry point.
+
+Requests flow: fast path ``/healthz`` → :class:`AuthMiddleware` → fast path ``/v1/whoami``
+→ body-size limit → FastAPI. The two fast paths answer in plain ASGI because they are
+the hot endpoints (health checks, credential checks); their FastAPI twins exist for the
+OpenAPI document and answer identically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from authgate.config import Settings
+from authgate.errors import PayloadTooLarge
+from authgate.gateway.middleware import (
+    AuthMiddleware,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    get_identity,
+    send_error,
+)
+from authgate.gateway.proxies import TrustedProxies
+from authgate.runtime import Runtime
+from authgate.server.api import create_api
+
+__all__ = ["AuthgateServer"]
+
+log = logging.getLogger("authgate.server")
+
+_JSON_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+]
+_HEALTH_BODY = b'{"status":"ok"}'
+_MAX_API_BODY = 64 * 1024
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class AuthgateServer:
+    """ASGI app: ``uvicorn.run(AuthgateServer(settings))``, or drive it in tests.
+
+    Opens its :class:`Runtime` on ASGI lifespan startup (or :meth:`startup`), closes it
+    on shutdown, flushing audit events and last-used times.
+    """
+
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.api = create_api()
+        self._auth: AuthMiddleware | None = None
+        self._owns_runtime = runtime is None
+        if runtime is not None:
+            self._wire(runtime)
+
+    def _wire(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.api.state.runtime = runtime
+        self._auth = AuthMiddleware(
+            self._after_auth,
+            runtime.chain,
+            audit=runtime.audit,
+            trusted_proxies=TrustedProxies(self.settings.trusted_proxies),
+            max_credential_length=self.settings.max_credential_length,
+            credential_headers=("authorization", self.settings.api_key_header.lower()),
+        )
+
+    async def startup(self) -> None:
+        if self.runtime is None:
+            self._wire(await Runtime.open(self.settings))
+        assert self.runtime is not None  # noqa: S101 - set by _wire
+        self.runtime.start_background()
+
+    async def shutdown(self) -> None:
+        if self.runtime is not None and self._owns_runtime:
+            await self.runtime.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if scope["path"] == "/healthz" and scope["method"] in ("GET", "HEAD"):
+                await _send_json(send, 200, _HEALTH_BODY)
+                return
+            if self._auth is None:
+                await _send_json(send, 503, b'{"error":"starting"}')
+                return
+            await self._auth(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    async def _after_auth(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/v1/whoami" and scope["method"] in ("GET", "HEAD"):
+            identity = get_identity(scope)
+            if identity is None:
+                assert self.runtime is not None  # noqa: S101 - wired before auth runs
+                await send_error(send, self.runtime.chain.unauthorized())
+                return
+            body = json.dumps(identity.as_json(), separators=(",", ":")).encode()
+            await _send_json(send, 200, body)
+            return
+        if _declared_too_large(scope):
+            await send_error(send, PayloadTooLarge("The request body is too large."))
+            return
+        await self.api(scope, _limit_body(receive), send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _limit_body(receive: Receive, limit: int = _MAX_API_BODY) -> Receive:
+    """Stop reading a streamed body past ``limit`` bytes (declared sizes are checked first)."""
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise PayloadTooLarge("The request body is too large.")
+        return message
+
+    return limited
+
+
+def _declared_too_large(scope: Scope, limit: int = _MAX_API_BODY) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return not value.isdigit() or int(value) > limit
+    return False

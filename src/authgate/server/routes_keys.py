@@ -1,0 +1,83 @@
+"""``/v1/keys``: API keys and key pairs (a member manages only their own)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from authgate.durations import parse_duration
+from authgate.errors import InvalidRequest
+from authgate.server.deps import Caller, ClientIP, Rt
+from authgate.server.schemas import KeyCreate, KeyRotate
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+def duration(value: str | int | None, field: str) -> timedelta | None:
+    """A duration from JSON: ``"24h"``-style text or whole seconds."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidRequest(f"{field} must not be negative")
+        return timedelta(seconds=value)
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{field}: {exc}") from exc
+
+
+@router.post("", status_code=201, summary="Create an API key or key pair (shown once)")
+async def create_key(
+    body: KeyCreate, rt: Rt, actor: Caller, ip: ClientIP, response: Response
+) -> dict[str, Any]:
+    issued = await rt.keys.create(
+        actor,
+        user=body.user,
+        name=body.name,
+        scopes=body.scopes,
+        expires_in=duration(body.expires_in, "expires_in"),
+        type=body.type,
+        client_ip=ip,
+    )
+    response.headers["cache-control"] = "no-store"
+    return issued.as_json()
+
+
+@router.get("", summary="List keys (never the keys themselves)")
+async def list_keys(
+    rt: Rt, actor: Caller, user: str | None = Query(default=None, max_length=128)
+) -> dict[str, Any]:
+    return {"keys": [k.as_json() for k in await rt.keys.list_keys(actor, user=user)]}
+
+
+@router.get("/{key_id}", summary="One key")
+async def get_key(key_id: str, rt: Rt, actor: Caller) -> dict[str, Any]:
+    return (await rt.keys.get(actor, key_id)).as_json()
+
+
+@router.post("/{key_id}/revoke", summary="Revoke a key (effective at once)")
+async def revoke_key(key_id: str, rt: Rt, actor: Caller, ip: ClientIP) -> dict[str, Any]:
+    return (await rt.keys.revoke(actor, key_id, client_ip=ip)).as_json()
+
+
+@router.delete("/{key_id}", summary="Revoke a key (same as POST /revoke)")
+async def delete_key(key_id: str, rt: Rt, actor: Caller, ip: ClientIP) -> dict[str, Any]:
+    return (await rt.keys.revoke(actor, key_id, client_ip=ip)).as_json()
+
+
+@router.post("/{key_id}/rotate", status_code=201, summary="Rotate a key, with a grace period")
+async def rotate_key(
+    key_id: str,
+    rt: Rt,
+    actor: Caller,
+    ip: ClientIP,
+    response: Response,
+    body: KeyRotate | None = None,
+) -> dict[str, Any]:
+    grace = duration(body.grace if body else "0", "grace") or timedelta(0)
+    issued = await rt.keys.rotate(actor, key_id, grace=grace, client_ip=ip)
+    response.headers["cache-control"] = "no-store"
+    return issued.as_json()
