@@ -8,7 +8,7 @@ from datetime import timedelta
 __all__ = ["format_duration", "parse_duration"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RE = re.compile(r"(\d{1,9})([smhd])")
+_RE = re.compile(r"([0-9]{1,9})([smhd])")
 
 
 def parse_duration(text: str) -> timedelta:

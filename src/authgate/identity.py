@@ -21,6 +21,8 @@ class Identity:
         scopes: scopes granted to this request.
         roles: roles of the principal.
         claims: extra facts from the scheme (token claims, certificate fields).
+        expires_at: Unix time after which the credential is no longer valid (key expiry,
+            token ``exp``), or None; lets caches stop serving it on time.
     """
 
     subject: str
@@ -30,6 +32,7 @@ class Identity:
     scopes: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     claims: Mapping[str, Any] = field(default_factory=dict)
+    expires_at: float | None = None
 
     def has_scopes(self, required: tuple[str, ...] | list[str]) -> bool:
         """True when every required scope is granted."""

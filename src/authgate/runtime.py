@@ -15,6 +15,7 @@ from authgate.audit.sinks import AuditSink
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
+from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.schemes.apikey import ApiKeyAuthenticator
@@ -45,6 +46,7 @@ class Runtime:
     users: UserService
     keys: KeyService
     chain: SchemeChain
+    verified: VerifiedIdentityCache
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -99,7 +101,13 @@ class Runtime:
         if settings.basic_enabled:
             schemes.append(BasicAuthenticator(resolver))
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
-        return cls(settings, db, hasher, audit, usage, resolver, users, keys, chain)
+        verified = VerifiedIdentityCache(
+            secrets.digester,
+            ttl=settings.credential_cache_ttl,
+            max_entries=settings.credential_cache_size,
+        )
+        resolver.on_invalidate(verified.clear)
+        return cls(settings, db, hasher, audit, usage, resolver, users, keys, chain, verified)
 
     def start_background(self) -> None:
         """Start the batch writers (server only; the CLI writes directly)."""

@@ -100,27 +100,38 @@ class StoreResolver:
         self.pairs: CredentialCache[_VerifiedPair] = CredentialCache(ttl, max_entries)
         self.passwords: CredentialCache[Identity] = CredentialCache(ttl, max_entries)
         self.unknown = NegativeCache()
+        self._listeners: list[Callable[[], None]] = []
 
     # -- invalidation (called by the services on this instance, and by the bus) -------
 
     def invalidate_credential(self, credential_id: str) -> None:
         self.keys.invalidate_credential(credential_id)
         self.pairs.invalidate_credential(credential_id)
+        self._notify()
 
     def invalidate_principal(self, principal_id: str) -> None:
         self.keys.invalidate_principal(principal_id)
         self.pairs.invalidate_principal(principal_id)
         self.passwords.invalidate_principal(principal_id)
+        self._notify()
+
+    def on_invalidate(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever anything is invalidated (e.g. to clear caches above)."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     # -- CredentialResolver -------------------------------------------------------------
 
     async def resolve_api_key(self, key: str) -> Identity | None:
-        if not is_well_formed(key, API_KEY_PREFIX):
-            return None
+        # Hot path: one HMAC and a dict lookup. The format check (checksum) runs only
+        # on a miss, to keep garbage away from the database.
         digest = self._digester.digest(key)
         hit = self.keys.get(digest)
         if hit is None:
-            if digest in self.unknown:
+            if digest in self.unknown or not is_well_formed(key, API_KEY_PREFIX):
                 return None
             row = await self._load(digest, "api-key")
             if row is None:
@@ -134,12 +145,10 @@ class StoreResolver:
         return hit.identity
 
     async def resolve_key_pair(self, key: str) -> KeyPairCredential | None:
-        if not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
-            return None
         digest = self._digester.digest(key)
         hit = self.pairs.get(digest)
         if hit is None:
-            if digest in self.unknown:
+            if digest in self.unknown or not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
                 return None
             row = await self._load(digest, "key-pair")
             if row is None:
@@ -214,6 +223,7 @@ class StoreResolver:
             credential_id=cred.id,
             scopes=_effective_scopes(cred, user),
             roles=(user.role,),
+            expires_at=cred.expires_at.timestamp() if cred.expires_at else None,
         )
 
     async def _rehash(self, user_id: str, password: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import AuthError, InvalidRequest, PayloadTooLarge, render
+from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.gateway.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.schemes.base import Headers, RequestView
@@ -38,8 +39,6 @@ IDENTITY_SCOPE_KEY = "authgate.identity"
 CLIENT_IP_SCOPE_KEY = "authgate.client_ip"
 log = logging.getLogger("authgate.auth")
 
-_SINGLE_HEADERS = ("authorization", "host")
-
 
 def get_identity(scope: Scope) -> Identity | None:
     """The identity the middleware put in ``scope`` (None: no credentials were sent)."""
@@ -61,7 +60,11 @@ async def send_error(send: Send, error: AuthError) -> None:
 
 
 class AuthMiddleware:
-    """Authenticate every HTTP request with a :class:`SchemeChain`."""
+    """Authenticate every HTTP request with a :class:`SchemeChain`.
+
+    With a :class:`VerifiedIdentityCache`, a request whose only credential is one header
+    already verified by a cacheable scheme skips the chain (see :mod:`.fastpath`).
+    """
 
     def __init__(
         self,
@@ -72,7 +75,7 @@ class AuthMiddleware:
         trusted_proxies: TrustedProxies | None = None,
         max_credential_length: int = 4096,
         max_body: int = 1024 * 1024,
-        credential_headers: tuple[str, ...] = ("authorization", "x-api-key"),
+        verified: VerifiedIdentityCache | None = None,
     ) -> None:
         self.app = app
         self.chain = chain
@@ -80,17 +83,36 @@ class AuthMiddleware:
         self.proxies = trusted_proxies or TrustedProxies()
         self.max_credential_length = max_credential_length
         self.max_body = max_body
-        self.credential_headers = credential_headers
+        self.verified = verified
+        self._credential = frozenset(h.encode() for h in chain.credential_headers)
+        self._single = self._credential | {b"host"}
+        self._params = tuple(p.encode() + b"=" for p in chain.credential_params)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers.from_asgi(scope["headers"])
         client = scope.get("client")
-        client_ip = self.proxies.client_ip(client[0] if client else None, headers)
+        peer = client[0] if client else None
         try:
-            self._check_headers(headers)
+            credential = self._scan(scope["headers"])
+            cache_key = None
+            if (
+                credential is not None
+                and self.verified is not None
+                and self._no_query_credential(scope.get("query_string", b""))
+            ):
+                cache_key = self.verified.key(*credential)
+                identity = self.verified.get(cache_key)
+                if identity is not None:
+                    scope[IDENTITY_SCOPE_KEY] = identity
+                    scope[CLIENT_IP_SCOPE_KEY] = (
+                        peer if not self.proxies.enabled else self._client_ip(scope, peer)
+                    )
+                    await self.app(scope, receive, send)
+                    return
+            headers = Headers.from_asgi(scope["headers"])
+            client_ip = self.proxies.client_ip(peer, headers)
             view = RequestView(
                 method=scope["method"],
                 scheme=scope.get("scheme", "http"),
@@ -101,31 +123,59 @@ class AuthMiddleware:
                 client_ip=client_ip,
             )
             scheme = self.chain.select(view)
-            identity: Identity | None = None
+            identity = None
             if scheme is not None:
                 if scheme.needs_body:
                     body = await _read_body(receive, self.max_body)
                     view = _with_body(view, body)
                     receive = _replay(body, receive)
                 identity = await scheme.authenticate(view)
+                if cache_key is not None and scheme.cacheable and self.verified is not None:
+                    self.verified.put(cache_key, identity)
         except AuthError as error:
-            await self._audit_failure(error, scope, client_ip)
+            await self._audit_failure(error, scope, self._client_ip(scope, peer))
             await send_error(send, error)
             return
         scope[IDENTITY_SCOPE_KEY] = identity
         scope[CLIENT_IP_SCOPE_KEY] = client_ip
         await self.app(scope, receive, send)
 
-    def _check_headers(self, headers: Headers) -> None:
-        for name in _SINGLE_HEADERS:
-            if headers.count(name) > 1:
-                raise InvalidRequest(f"duplicate {name.title()} header")
-        for name in self.credential_headers:
-            values = headers.get_all(name)
-            if len(values) > 1:
-                raise InvalidRequest(f"duplicate {name} header")
-            if values and len(values[0]) > self.max_credential_length:
+    def _scan(self, raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
+        """One pass over the headers.
+
+        Refuses a duplicated Host or credential header (400) and an oversized credential
+        (413). Returns the credential header when it is the only one, else None.
+        """
+        found: tuple[bytes, bytes] | None = None
+        count = 0
+        seen_host = False
+        for name, value in raw:
+            name = name.lower()
+            if name not in self._single:
+                continue
+            if name == b"host":
+                if seen_host:
+                    raise InvalidRequest("duplicate host header")
+                seen_host = True
+                continue
+            if len(value) > self.max_credential_length:
                 raise PayloadTooLarge("credential header too large")
+            if found is not None and found[0] == name:
+                raise InvalidRequest(f"duplicate {name.decode()} header")
+            found = (name, value)
+            count += 1
+        return found if count == 1 else None
+
+    def _no_query_credential(self, query: bytes) -> bool:
+        if not query or not self._params:
+            return True
+        lowered = query.lower()
+        return not any(p in lowered for p in self._params)
+
+    def _client_ip(self, scope: Scope, peer: str | None) -> str | None:
+        if not self.proxies.enabled:
+            return peer
+        return self.proxies.client_ip(peer, Headers.from_asgi(scope["headers"]))
 
     async def _audit_failure(self, error: AuthError, scope: Scope, client_ip: str | None) -> None:
         if self.audit is None:
@@ -147,11 +197,12 @@ class AuthMiddleware:
 
 
 def _raw_path(scope: Scope) -> str:
-    raw = scope.get("raw_path")
+    raw: bytes | None = scope.get("raw_path")
     if raw:
-        return bytes(raw).split(b"?", 1)[0].decode("latin-1")
-    path: str = scope.get("path", "/")
-    return path
+        path = raw.decode("latin-1")
+        return path.partition("?")[0] if "?" in path else path
+    fallback: str = scope.get("path", "/")
+    return fallback
 
 
 def _with_body(view: RequestView, body: bytes) -> RequestView:

@@ -25,6 +25,10 @@ class TrustedProxies:
             return False
         return any(ip in n for n in self._nets)
 
+    @property
+    def enabled(self) -> bool:
+        return bool(self._nets)
+
     def is_trusted(self, addr: str | None) -> bool:
         return bool(self._nets) and addr is not None and self._is_trusted(addr)
 
@@ -34,7 +38,7 @@ class TrustedProxies:
         Walks X-Forwarded-For from the right, skipping trusted proxies; the first
         untrusted hop is the client. Anything an untrusted peer sends is ignored.
         """
-        if not self.is_trusted(peer):
+        if not self._nets or not self.is_trusted(peer):
             return peer
         hops = [h.strip() for v in headers.get_all("x-forwarded-for") for h in v.split(",")]
         for hop in reversed(hops):

@@ -25,6 +25,7 @@ class ApiKeyAuthenticator:
 
     name = "apikey"
     needs_body = False
+    cacheable = True
 
     def __init__(
         self,
@@ -41,6 +42,8 @@ class ApiKeyAuthenticator:
         self._query_param = query_param
         self._query_paths = frozenset(query_paths)
         self.challenge = f'ApiKey realm="authgate", header="{header}"'
+        self.credential_headers: tuple[str, ...] = (self._header, "authorization")
+        self.credential_params: tuple[str, ...] = (query_param.lower(),) if query_paths else ()
 
     def extract(self, request: RequestView) -> str | None:
         """The presented key, or None when this scheme's credentials are absent."""

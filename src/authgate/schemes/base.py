@@ -26,45 +26,64 @@ __all__ = [
 
 
 class Headers:
-    """Case-insensitive, multi-valued, read-only headers (names lower-cased, latin-1 text)."""
+    """Case-insensitive, multi-valued, read-only headers.
 
-    __slots__ = ("_items",)
+    Holds the raw ASGI byte pairs (names lower-cased) and decodes a value as latin-1 text
+    only when it is asked for: most requests only ever look at one or two headers.
+    """
+
+    __slots__ = ("_raw",)
 
     def __init__(self, items: Iterable[tuple[str, str]]) -> None:
-        self._items = tuple((k.lower(), v) for k, v in items)
+        self._raw = tuple(
+            (k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in items
+        )
 
     @classmethod
     def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         h = cls.__new__(cls)
-        h._items = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw)
+        h._raw = tuple((k.lower(), v) for k, v in raw)
         return h
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of ``name`` (lower-case), or ``default``."""
-        for k, v in self._items:
-            if k == name:
-                return v
+        key = name.encode("latin-1")
+        for k, v in self._raw:
+            if k == key:
+                return v.decode("latin-1")
         return default
 
     def get_all(self, name: str) -> list[str]:
-        return [v for k, v in self._items if k == name]
+        key = name.encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._raw if k == key]
 
     def count(self, name: str) -> int:
-        return sum(1 for k, _ in self._items if k == name)
+        key = name.encode("latin-1")
+        return sum(1 for k, _ in self._raw if k == key)
 
     def items(self) -> tuple[tuple[str, str], ...]:
-        return self._items
+        return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw)
+
+    def raw(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers as received: lower-cased names, undecoded values."""
+        return self._raw
 
     def __contains__(self, name: object) -> bool:
-        return any(k == name for k, _ in self._items)
+        if not isinstance(name, str):
+            return False
+        key = name.encode("latin-1")
+        return any(k == key for k, _ in self._raw)
 
     def __repr__(self) -> str:  # never print values: they may be credentials
-        return f"Headers(names={[k for k, _ in self._items]!r})"
+        return f"Headers(names={[k.decode('latin-1') for k, _ in self._raw]!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestView:
-    """What a scheme may read of a request.
+    """What a scheme may read of a request (read-only by contract; use ``dataclasses.replace``).
+
+    Not a frozen dataclass only because it is built on every request and frozen
+    initialisation costs several times more.
 
     Attributes:
         method: upper-case HTTP method.
@@ -136,11 +155,20 @@ class Authenticator(Protocol):
     ``authenticate`` then decides; it raises an :class:`~authgate.errors.AuthError` on any
     failure and never returns None, so a present but invalid credential cannot fall
     through to a later scheme.
+
+    ``credential_headers`` and ``credential_params`` name (lower-case) the headers and
+    query parameters whose presence may signal this scheme's credentials. ``cacheable``
+    is True only when the identity depends on one credential header alone (API key,
+    Basic, Bearer): then a verified result may be reused for the same header value.
+    Signature schemes, whose result depends on the whole request, are never cacheable.
     """
 
     name: str
     challenge: str
     needs_body: bool
+    cacheable: bool
+    credential_headers: tuple[str, ...]
+    credential_params: tuple[str, ...]
 
     def is_present(self, request: RequestView) -> bool: ...
 

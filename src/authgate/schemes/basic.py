@@ -40,6 +40,9 @@ class BasicAuthenticator:
 
     name = "basic"
     needs_body = False
+    cacheable = True
+    credential_headers: tuple[str, ...] = ("authorization",)
+    credential_params: tuple[str, ...] = ()
     challenge = 'Basic realm="authgate", charset="UTF-8"'
 
     def __init__(self, resolver: CredentialResolver) -> None:

@@ -35,6 +35,13 @@ class SchemeChain:
             *(h.lower() for h in extra_credential_headers),
         )
         self.challenges = tuple(s.challenge for s in self.schemes)
+        # every header / query parameter that may carry some scheme's credentials
+        self.credential_headers = frozenset(
+            h.lower() for s in self.schemes for h in s.credential_headers
+        ) | frozenset(self._credential_headers)
+        self.credential_params = frozenset(
+            p.lower() for s in self.schemes for p in s.credential_params
+        )
 
     def select(self, request: RequestView) -> Authenticator | None:
         """The scheme that decides this request, or None when no credentials are present."""

@@ -54,6 +54,8 @@ def create_api() -> FastAPI:
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return _error_response(NotFound())
+        if exc.status_code == 400:
+            return _error_response(InvalidRequest("The request body could not be parsed."))
         err = AuthError(str(exc.detail)[:200])
         err.status, err.code = exc.status_code, "http_error"
         return _error_response(err)

@@ -23,6 +23,7 @@ from authgate.gateway.middleware import (
     send_error,
 )
 from authgate.gateway.proxies import TrustedProxies
+from authgate.identity import Identity
 from authgate.runtime import Runtime
 from authgate.server.api import create_api
 
@@ -63,6 +64,7 @@ class AuthgateServer:
         self.api = create_api()
         self._auth: AuthMiddleware | None = None
         self._owns_runtime = runtime is None
+        self._bodies: dict[int, tuple[Identity, bytes]] = {}
         if runtime is not None:
             self._wire(runtime)
 
@@ -75,7 +77,7 @@ class AuthgateServer:
             audit=runtime.audit,
             trusted_proxies=TrustedProxies(self.settings.trusted_proxies),
             max_credential_length=self.settings.max_credential_length,
-            credential_headers=("authorization", self.settings.api_key_header.lower()),
+            verified=runtime.verified,
         )
 
     async def startup(self) -> None:
@@ -110,13 +112,23 @@ class AuthgateServer:
                 assert self.runtime is not None  # noqa: S101 - wired before auth runs
                 await send_error(send, self.runtime.chain.unauthorized())
                 return
-            body = json.dumps(identity.as_json(), separators=(",", ":")).encode()
-            await _send_json(send, 200, body)
+            await _send_json(send, 200, self._whoami_body(identity))
             return
         if _declared_too_large(scope):
             await send_error(send, PayloadTooLarge("The request body is too large."))
             return
         await self.api(scope, _limit_body(receive), send)
+
+    def _whoami_body(self, identity: Identity) -> bytes:
+        # Cached identities are reused objects: encode each one's body once.
+        hit = self._bodies.get(id(identity))
+        if hit is not None and hit[0] is identity:
+            return hit[1]
+        body = json.dumps(identity.as_json(), separators=(",", ":")).encode()
+        if len(self._bodies) >= 10_000:
+            self._bodies.clear()
+        self._bodies[id(identity)] = (identity, body)
+        return body
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -1,0 +1,81 @@
+"""The middleware embedded in a plain ASGI app, and trusted-proxy handling."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+
+from authgate.errors import InvalidCredentials
+from authgate.gateway import AuthMiddleware, get_identity
+from authgate.gateway.middleware import CLIENT_IP_SCOPE_KEY
+from authgate.gateway.proxies import TrustedProxies
+from authgate.identity import Identity
+from authgate.schemes.apikey import ApiKeyAuthenticator
+from authgate.schemes.base import Headers, KeyPairCredential
+from authgate.schemes.chain import SchemeChain
+
+ALICE = Identity(subject="alice", principal_id="u1", scheme="apikey", credential_id="k1")
+
+
+class OneKey:
+    async def resolve_api_key(self, key: str) -> Identity | None:
+        return ALICE if key == "agk_good" else None
+
+    async def resolve_key_pair(self, key: str) -> KeyPairCredential | None:
+        return None
+
+    async def resolve_password(self, username: str, password: str) -> Identity | None:
+        return None
+
+
+async def echo(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    identity = get_identity(scope)
+    body = f"{identity.subject if identity else '-'}|{scope[CLIENT_IP_SCOPE_KEY]}".encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+def client(peer: str, proxies: list[str]) -> httpx2.AsyncClient:
+    app = AuthMiddleware(
+        echo, SchemeChain([ApiKeyAuthenticator(OneKey())]), trusted_proxies=TrustedProxies(proxies)
+    )
+    transport = httpx2.ASGITransport(app=app, client=(peer, 1000))
+    return httpx2.AsyncClient(transport=transport, base_url="http://app")
+
+
+async def test_identity_reaches_the_app_and_anonymous_passes_as_none() -> None:
+    async with client("192.0.2.1", []) as c:
+        assert (await c.get("/", headers={"X-API-Key": "agk_good"})).text == "alice|192.0.2.1"
+        assert (await c.get("/")).text == "-|192.0.2.1"
+        bad = await c.get("/", headers={"X-API-Key": "agk_bad"})
+        assert bad.status_code == 401
+
+
+async def test_forwarded_for_ignored_from_untrusted_peer() -> None:
+    async with client("192.0.2.1", ["10.0.0.0/8"]) as c:
+        r = await c.get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert r.text == "-|192.0.2.1"
+
+
+async def test_forwarded_for_used_from_trusted_proxy() -> None:
+    async with client("10.1.2.3", ["10.0.0.0/8"]) as c:
+        r = await c.get("/", headers={"X-Forwarded-For": "198.51.100.4, 203.0.113.9, 10.9.9.9"})
+        assert r.text == "-|203.0.113.9"  # rightmost untrusted hop, not the spoofable leftmost
+        r = await c.get("/", headers={"X-Forwarded-For": "not-an-ip"})
+        assert r.text == "-|10.1.2.3"
+
+
+def test_proxy_parsing_edge_cases() -> None:
+    p = TrustedProxies(["127.0.0.1", "::1/128"])
+    assert p.client_ip("127.0.0.1", Headers([("x-forwarded-for", "")])) == "127.0.0.1"
+    assert p.client_ip(None, Headers([])) is None
+    assert p.client_ip("::1", Headers([("x-forwarded-for", "2001:db8::5")])) == "2001:db8::5"
+
+
+async def test_chain_never_falls_through_to_anonymous() -> None:
+    chain = SchemeChain([ApiKeyAuthenticator(OneKey())])
+    from authgate.schemes.base import RequestView
+
+    view = RequestView("GET", "http", "h", "/", "", Headers([("x-api-key", "agk_bad")]))
+    with pytest.raises(InvalidCredentials):
+        await chain.authenticate(view)

@@ -1,0 +1,31 @@
+import authgate
+
+
+def test_exported_members_are_exactly_these() -> None:
+    assert set(authgate.__all__) == {
+        "ApiKeyAuthenticator",
+        "AuthError",
+        "AuthMiddleware",
+        "Authenticator",
+        "BasicAuthenticator",
+        "Conflict",
+        "CredentialResolver",
+        "Forbidden",
+        "Identity",
+        "InsufficientScope",
+        "InvalidCredentials",
+        "InvalidRequest",
+        "InvalidScope",
+        "NotFound",
+        "PayloadTooLarge",
+        "RateLimited",
+        "RequestView",
+        "SchemeChain",
+        "Settings",
+        "SignatureMismatch",
+        "Unauthorized",
+        "__version__",
+        "get_identity",
+    }
+    for name in authgate.__all__:
+        assert hasattr(authgate, name), name
