@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -20,7 +20,20 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "config_path", "home_dir"]
+from authgate.tokens.issuers import IssuerConfig
+
+__all__ = ["ALL_SCHEMES", "Settings", "config_path", "home_dir"]
+
+SchemeName = Literal["apikey", "basic", "bearer", "sigv4", "httpsig", "hmac", "oauth1"]
+ALL_SCHEMES: tuple[SchemeName, ...] = (
+    "apikey",
+    "basic",
+    "bearer",
+    "sigv4",
+    "httpsig",
+    "hmac",
+    "oauth1",
+)
 
 
 def home_dir() -> Path:
@@ -69,6 +82,26 @@ class Settings(BaseSettings):
 
     basic_enabled: bool = True
     """Accept HTTP Basic (``user:password`` and ``key:secret`` of a key pair)."""
+
+    schemes: list[SchemeName] = Field(default_factory=lambda: list(ALL_SCHEMES))
+    """Enabled schemes, in chain order (the first whose credentials are present decides).
+    ``bearer`` takes effect only when ``issuers`` are configured."""
+
+    issuers: list[IssuerConfig] = Field(default_factory=list)
+    """Trusted JWT issuers (``[[issuers]]`` tables; see docs/schemes/bearer-jwt.md)."""
+
+    sigv4_region: str = "us-east-1"
+    """Region an AWS SigV4 credential scope must name."""
+
+    sigv4_service: str = "execute-api"
+    """Service an AWS SigV4 credential scope must name."""
+
+    signature_window: float = Field(default=300.0, gt=0, le=3600)
+    """Seconds a signed request's timestamp may differ from the server clock (SigV4,
+    RFC 9421, HMAC-SHA256); nonces are remembered this long."""
+
+    oauth1_window: float = Field(default=600.0, gt=0, le=3600)
+    """Seconds an OAuth 1.0a ``oauth_timestamp`` may differ from the server clock."""
 
     credential_cache_ttl: float = Field(default=10.0, ge=0, le=3600)
     """Seconds a verified credential is served from the local cache. Changes made through

@@ -18,14 +18,20 @@ from authgate.durations import parse_duration
 from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
+from authgate.replay import MemoryReplayCache, ReplayCache
 from authgate.schemes.apikey import ApiKeyAuthenticator
 from authgate.schemes.base import Authenticator
 from authgate.schemes.basic import BasicAuthenticator
+from authgate.schemes.bearer import BearerJWTAuthenticator
 from authgate.schemes.chain import SchemeChain
+from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
+from authgate.schemes.httpsig import HttpSigAuthenticator
+from authgate.schemes.oauth1 import OAuth1Authenticator
+from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
 
-__all__ = ["LOCAL_ADMIN", "Runtime"]
+__all__ = ["LOCAL_ADMIN", "Runtime", "build_schemes"]
 
 log = logging.getLogger("authgate")
 
@@ -33,6 +39,46 @@ log = logging.getLogger("authgate")
 LOCAL_ADMIN = Identity(
     subject="local-admin", principal_id="local", scheme="local", roles=("admin",)
 )
+
+
+def build_schemes(
+    settings: Settings, resolver: StoreResolver, replay: ReplayCache
+) -> list[Authenticator]:
+    """The enabled schemes in chain order, wired to the store and the replay cache."""
+    out: list[Authenticator] = []
+    for name in settings.schemes:
+        if name == "apikey":
+            out.append(
+                ApiKeyAuthenticator(
+                    resolver,
+                    header=settings.api_key_header,
+                    authorization_schemes=settings.api_key_authorization_schemes,
+                    query_param=settings.api_key_query_param,
+                    query_paths=settings.api_key_query_paths,
+                )
+            )
+        elif name == "basic" and settings.basic_enabled:
+            out.append(BasicAuthenticator(resolver))
+        elif name == "bearer" and settings.issuers:
+            out.append(BearerJWTAuthenticator(settings.issuers, http=None))
+        elif name == "sigv4":
+            out.append(
+                SigV4Authenticator(
+                    resolver,
+                    region=settings.sigv4_region,
+                    service=settings.sigv4_service,
+                    max_skew=settings.signature_window,
+                )
+            )
+        elif name == "httpsig":
+            out.append(
+                HttpSigAuthenticator(resolver, None, replay, window=settings.signature_window)
+            )
+        elif name == "hmac":
+            out.append(HmacSimpleAuthenticator(resolver, replay, window=settings.signature_window))
+        elif name == "oauth1":
+            out.append(OAuth1Authenticator(resolver, None, replay, window=settings.oauth1_window))
+    return out
 
 
 @dataclass
@@ -89,17 +135,7 @@ class Runtime:
             else None,
             on_credential_changed=resolver.invalidate_credential,
         )
-        schemes: list[Authenticator] = [
-            ApiKeyAuthenticator(
-                resolver,
-                header=settings.api_key_header,
-                authorization_schemes=settings.api_key_authorization_schemes,
-                query_param=settings.api_key_query_param,
-                query_paths=settings.api_key_query_paths,
-            )
-        ]
-        if settings.basic_enabled:
-            schemes.append(BasicAuthenticator(resolver))
+        schemes = build_schemes(settings, resolver, MemoryReplayCache())
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
             secrets.digester,
@@ -131,6 +167,9 @@ class Runtime:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.usage.flush()
+        for scheme in self.chain.schemes:
+            if isinstance(scheme, BearerJWTAuthenticator):
+                await scheme.aclose()
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()

@@ -193,3 +193,22 @@ async def test_key_scopes_shrink_with_owner(
     k = await accounts.key("mia", scopes=["a", "b"])
     r = await client.get("/v1/whoami", headers={"X-API-Key": k["key"]})
     assert r.json()["scopes"] == ["a", "b"]
+
+
+async def test_revoked_key_retries_do_not_reach_the_database(
+    client: httpx2.AsyncClient, runtime: Runtime, alice_key: dict[str, object]
+) -> None:
+    await runtime.keys.revoke(LOCAL_ADMIN, str(alice_key["id"]))
+    h = {"X-API-Key": str(alice_key["key"])}
+    assert (await client.get("/v1/whoami", headers=h)).status_code == 401
+    loads = []
+    real = runtime.resolver._load
+
+    async def counting(*args: object) -> object:
+        loads.append(args)
+        return await real(*args)  # type: ignore[arg-type]
+
+    runtime.resolver._load = counting  # type: ignore[method-assign]
+    for _ in range(3):
+        assert (await client.get("/v1/whoami", headers=h)).status_code == 401
+    assert loads == []

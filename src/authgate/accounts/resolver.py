@@ -208,9 +208,12 @@ class StoreResolver:
             self.unknown.add(digest)
             return None
         cred, user = row
-        if cred.type != type or cred.revoked_at is not None or user.disabled:
+        expired = cred.expires_at is not None and cred.expires_at.timestamp() <= self._clock()
+        if cred.revoked_at is not None or expired:
+            # neither can ever become valid again: keep retries away from the database
+            self.unknown.add(digest)
             return None
-        if cred.expires_at is not None and cred.expires_at.timestamp() <= self._clock():
+        if cred.type != type or user.disabled:
             return None
         return cred, user
 
