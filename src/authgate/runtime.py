@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from authgate.accounts.keys import KeyService
-from authgate.accounts.resolver import StoreResolver, UsageRecorder
+from authgate.accounts.resolver import SigV4Credentials, StoreResolver, UsageRecorder
 from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
@@ -42,7 +42,10 @@ LOCAL_ADMIN = Identity(
 
 
 def build_schemes(
-    settings: Settings, resolver: StoreResolver, replay: ReplayCache
+    settings: Settings,
+    resolver: StoreResolver,
+    replay: ReplayCache,
+    sigv4_credentials: SigV4Credentials | None = None,
 ) -> list[Authenticator]:
     """The enabled schemes in chain order, wired to the store and the replay cache."""
     out: list[Authenticator] = []
@@ -64,7 +67,8 @@ def build_schemes(
         elif name == "sigv4":
             out.append(
                 SigV4Authenticator(
-                    resolver,
+                    sigv4_credentials or resolver,
+                    session_tokens=sigv4_credentials,
                     region=settings.sigv4_region,
                     service=settings.sigv4_service,
                     max_skew=settings.signature_window,
@@ -135,7 +139,8 @@ class Runtime:
             else None,
             on_credential_changed=resolver.invalidate_credential,
         )
-        schemes = build_schemes(settings, resolver, MemoryReplayCache())
+        sigv4 = SigV4Credentials(resolver, keys.session_token)
+        schemes = build_schemes(settings, resolver, MemoryReplayCache(), sigv4)
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
             secrets.digester,

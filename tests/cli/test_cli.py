@@ -193,3 +193,12 @@ def test_serve_initialises_empty_home_and_shares_data_with_cli(home: Path) -> No
 
     seen = asyncio.run(events())
     assert "key.created" in seen and "auth.failure" in seen
+
+
+def test_keys_temporary(home: Path) -> None:
+    js(home, "init")
+    out = js(home, "keys", "temporary", "--user", "admin", "--duration", "30m")
+    assert out["type"] == "session" and out["session_token"].startswith("agt_")
+    assert set(out) >= {"key", "secret", "session_token", "expires_at"}
+    bad = run(home, "keys", "temporary", "--user", "admin", "--duration", "24h", ok=False)
+    assert bad.returncode == 1 and "15m and 12h" in bad.stderr

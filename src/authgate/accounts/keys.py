@@ -31,7 +31,9 @@ from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
 
-__all__ = ["KEY_TYPES", "IssuedKey", "KeyService", "KeyView"]
+__all__ = ["KEY_TYPES", "SESSION_TOKEN_PREFIX", "IssuedKey", "KeyService", "KeyView"]
+
+SESSION_TOKEN_PREFIX = "agt_"  # noqa: S105 - a prefix, not a secret
 
 KeyType = Literal["api-key", "key-pair"]
 KEY_TYPES: tuple[KeyType, ...] = ("api-key", "key-pair")
@@ -107,9 +109,10 @@ class IssuedKey:
     view: KeyView
     key: str
     secret: str | None
+    session_token: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The ``keys create`` contract shape."""
+        """The ``keys create`` contract shape (plus ``session_token`` for temporary ones)."""
         out: dict[str, Any] = {
             "id": self.view.id,
             "type": self.view.type,
@@ -117,6 +120,8 @@ class IssuedKey:
         }
         if self.secret is not None:
             out["secret"] = self.secret
+        if self.session_token is not None:
+            out["session_token"] = self.session_token
         out.update(
             prefix=self.view.prefix,
             name=self.view.name,
@@ -179,6 +184,42 @@ class KeyService:
         await self._audit.emit(self._record("key.created", actor, view, client_ip))
         return IssuedKey(view, key, secret)
 
+    async def create_session(
+        self,
+        actor: Identity,
+        *,
+        user: str | None = None,
+        scopes: list[str] | None = None,
+        duration: timedelta = timedelta(hours=1),
+        client_ip: str | None = None,
+    ) -> IssuedKey:
+        """Temporary SigV4 credentials: access key, secret and session token, short-lived.
+
+        Like AWS STS ``GetSessionToken``: usable only with the session token, only for
+        SigV4, for 15 minutes to 12 hours.
+        """
+        if not timedelta(minutes=15) <= duration <= timedelta(hours=12):
+            raise InvalidRequest("duration must be between 15m and 12h")
+        owner = await self._owner(actor, user)
+        if owner.disabled:
+            raise Conflict("the user is disabled")
+        wanted = normalize_scopes(scopes or [])
+        self._check_scopes(owner, wanted)
+        cred, key, secret = self._new_credential(
+            owner.id, "session", "temporary", wanted, datetime.now(UTC) + duration
+        )
+        async with self._db.session() as s, s.begin():
+            s.add(cred)
+        view = KeyView.of(cred, owner.name)
+        await self._audit.emit(self._record("key.session_issued", actor, view, client_ip))
+        return IssuedKey(view, key, secret, session_token=self.session_token(cred.id, key))
+
+    def session_token(self, credential_id: str, key: str) -> str:
+        """The session token bound to a temporary credential (derived, never stored)."""
+        return SESSION_TOKEN_PREFIX + self._digester.digest(
+            f"{credential_id}:{key}", purpose="session-token"
+        )
+
     async def list_keys(self, actor: Identity, *, user: str | None = None) -> list[KeyView]:
         async with self._db.session() as s:
             stmt = (
@@ -231,6 +272,8 @@ class KeyService:
         now = datetime.now(UTC)
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
             raise Conflict("only an active key can be rotated")
+        if old.type == "session":
+            raise Conflict("temporary credentials cannot be rotated: issue new ones")
         owner = await self._users.find(user_name)
         if owner is None or owner.disabled:
             raise Conflict("the user is disabled")

@@ -9,6 +9,8 @@ database twice.
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from authgate.schemes.base import KeyPairCredential
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
 
-__all__ = ["StoreResolver", "UsageRecorder"]
+__all__ = ["SigV4Credentials", "StoreResolver", "UsageRecorder"]
 
 
 class UsageRecorder:
@@ -144,13 +146,20 @@ class StoreResolver:
         self._usage.touch(hit.identity.credential_id or "")
         return hit.identity
 
-    async def resolve_key_pair(self, key: str) -> KeyPairCredential | None:
+    async def resolve_key_pair(
+        self, key: str, *, allow_session: bool = False
+    ) -> KeyPairCredential | None:
+        """A live key pair; with ``allow_session`` also temporary (SigV4 session) ones,
+        whose identity carries ``claims["session"] = True``."""
         digest = self._digester.digest(key)
         hit = self.pairs.get(digest)
+        if hit is not None and hit.credential.identity.claims.get("session") and not allow_session:
+            return None
         if hit is None:
             if digest in self.unknown or not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
                 return None
-            row = await self._load(digest, "key-pair")
+            types = ("key-pair", "session") if allow_session else ("key-pair",)
+            row = await self._load(digest, *types)
             if row is None:
                 return None
             cred, user = row
@@ -159,6 +168,8 @@ class StoreResolver:
             except SealError:
                 return None
             identity = self._identity(cred, user, "keypair")
+            if cred.type == "session":
+                identity = dataclasses.replace(identity, claims={"session": True})
             hit = _VerifiedPair(
                 KeyPairCredential(key, Secret(secret), identity), _ts(cred.expires_at)
             )
@@ -195,7 +206,7 @@ class StoreResolver:
 
     # -- helpers ------------------------------------------------------------------------
 
-    async def _load(self, digest: str, type: str) -> tuple[Credential, User] | None:
+    async def _load(self, digest: str, *types: str) -> tuple[Credential, User] | None:
         async with self._db.session() as s:
             row = (
                 await s.execute(
@@ -213,7 +224,7 @@ class StoreResolver:
             # neither can ever become valid again: keep retries away from the database
             self.unknown.add(digest)
             return None
-        if cred.type != type or user.disabled:
+        if cred.type not in types or user.disabled:
             return None
         return cred, user
 
@@ -240,3 +251,32 @@ class StoreResolver:
 
 def _ts(value: datetime | None) -> float:
     return value.timestamp() if value is not None else float("inf")
+
+
+class SigV4Credentials:
+    """What SigV4 resolves keys through: key pairs and temporary (session) credentials.
+
+    Also the :class:`~authgate.schemes.sigv4.SessionTokenVerifier`: a session token is
+    valid only for the temporary credential it was issued with (it is an HMAC of the
+    credential's id and key under the server's digest key).
+    """
+
+    def __init__(self, resolver: StoreResolver, session_token: Callable[[str, str], str]):
+        self._resolver = resolver
+        self._session_token = session_token
+
+    async def resolve_api_key(self, key: str) -> Identity | None:
+        return None
+
+    async def resolve_password(self, username: str, password: str) -> Identity | None:
+        return None
+
+    async def resolve_key_pair(self, key: str) -> KeyPairCredential | None:
+        return await self._resolver.resolve_key_pair(key, allow_session=True)
+
+    async def verify(self, token: str, key: str) -> bool:
+        pair = await self._resolver.resolve_key_pair(key, allow_session=True)
+        if pair is None or not pair.identity.claims.get("session"):
+            return False  # a long-term key never comes with a session token
+        expected = self._session_token(pair.identity.credential_id or "", key)
+        return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))

@@ -273,6 +273,32 @@ def keys_create(
     emit(data, as_json=as_json, text=_issued_text(data))
 
 
+@keys_app.command("temporary")
+def keys_temporary(
+    user: Annotated[str, typer.Option(help="Owner of the credentials.")],
+    duration: Annotated[str, typer.Option(help="Lifetime, 15m to 12h.")] = "1h",
+    scopes: Annotated[str | None, typer.Option(help="Scopes: a,b")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue temporary SigV4 credentials (key, secret, session token), printed once."""
+    try:
+        lifetime = parse_duration(duration)
+    except ValueError as exc:
+        fail(str(exc), as_json=as_json)
+
+    async def work(rt: Runtime) -> dict[str, Any]:
+        issued = await rt.keys.create_session(
+            LOCAL_ADMIN, user=user, scopes=_scopes(scopes), duration=lifetime
+        )
+        return issued.as_json()
+
+    data = _run(as_json, work)
+    text = _issued_text(data).replace(
+        "Shown once", f"session token: {data['session_token']}\nShown once"
+    )
+    emit(data, as_json=as_json, text=text)
+
+
 @keys_app.command("list")
 def keys_list(
     user: Annotated[str | None, typer.Option(help="Only this user's keys.")] = None,

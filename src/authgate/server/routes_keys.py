@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from authgate.durations import parse_duration
 from authgate.errors import InvalidRequest
 from authgate.server.deps import Caller, ClientIP, Rt
-from authgate.server.schemas import KeyCreate, KeyRotate
+from authgate.server.schemas import KeyCreate, KeyRotate, SessionCreate
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -40,6 +40,25 @@ async def create_key(
         scopes=body.scopes,
         expires_in=duration(body.expires_in, "expires_in"),
         type=body.type,
+        client_ip=ip,
+    )
+    response.headers["cache-control"] = "no-store"
+    return issued.as_json()
+
+
+@router.post(
+    "/temporary",
+    status_code=201,
+    summary="Issue temporary SigV4 credentials: key, secret and session token (shown once)",
+)
+async def create_temporary(
+    body: SessionCreate, rt: Rt, actor: Caller, ip: ClientIP, response: Response
+) -> dict[str, Any]:
+    issued = await rt.keys.create_session(
+        actor,
+        user=body.user,
+        scopes=body.scopes,
+        duration=duration(body.duration, "duration") or timedelta(hours=1),
         client_ip=ip,
     )
     response.headers["cache-control"] = "no-store"

@@ -36,3 +36,11 @@ class UserCreate(_Strict):
 
 class PasswordSet(_Strict):
     password: str = Field(max_length=1024)
+
+
+class SessionCreate(_Strict):
+    duration: str | int = Field(default="1h", description="15m to 12h (or seconds).")
+    scopes: list[str] = Field(default_factory=list, max_length=64)
+    user: str | None = Field(
+        default=None, max_length=128, description="Owner (admins only; default: the caller)."
+    )

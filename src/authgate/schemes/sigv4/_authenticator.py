@@ -120,9 +120,13 @@ class SigV4Authenticator:
             raise SignatureMismatch(reason="sigv4: unknown access key")
         if not signatures_match(expected, claim.signature):
             raise SignatureMismatch(reason="sigv4: signature mismatch")
-        if claim.security_token is not None and not (
-            self._session_tokens is not None
+        # Temporary credentials are valid only with their session token, and a session
+        # token is valid only for the temporary credential it was issued with.
+        is_session = credential.identity.claims.get("session") is True
+        if (is_session or claim.security_token is not None) and not (
+            claim.security_token is not None
+            and self._session_tokens is not None
             and await self._session_tokens.verify(claim.security_token, claim.access_key)
         ):
-            raise SignatureMismatch(reason="sigv4: session token refused")
+            raise SignatureMismatch(reason="sigv4: session token missing or refused")
         return dataclasses.replace(credential.identity, scheme="sigv4")
