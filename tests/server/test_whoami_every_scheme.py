@@ -114,8 +114,8 @@ async def test_rfc9421_http_message_signatures(world: Any) -> None:
     assert replay.status_code == 401  # nonce already seen
 
 
-async def test_hmac_sha256_simple(world: Any) -> None:
-    _, client, pair = world
+def hmac_simple_headers(pair: dict[str, Any]) -> dict[str, str]:
+    """Sign GET /v1/whoami as docs/schemes/hmac-simple.md specifies."""
     date, nonce = str(int(time.time())), secrets.token_hex(16)
     lines = [
         "GET",
@@ -127,13 +127,17 @@ async def test_hmac_sha256_simple(world: Any) -> None:
         hashlib.sha256(b"").hexdigest(),
     ]
     sig = hmac.new(pair["secret"].encode(), "\n".join(lines).encode(), hashlib.sha256).hexdigest()
-    headers = {
+    return {
         "Authorization": f"HMAC-SHA256 Credential={pair['key']}, "
         f"SignedHeaders=host;x-authgate-date;x-authgate-nonce, Signature={sig}",
         "X-Authgate-Date": date,
         "X-Authgate-Nonce": nonce,
     }
-    expect(await client.get("/v1/whoami", headers=headers), "hmac", pair)
+
+
+async def test_hmac_sha256_simple(world: Any) -> None:
+    _, client, pair = world
+    expect(await client.get("/v1/whoami", headers=hmac_simple_headers(pair)), "hmac", pair)
 
 
 async def test_oauth1_requests_oauthlib(world: Any) -> None:
@@ -172,23 +176,7 @@ async def test_bearer_jwt_from_trusted_issuer(world: Any) -> None:
 
 async def test_signature_schemes_never_use_the_identity_shortcut(world: Any) -> None:
     rt, client, pair = world
-    date, nonce = str(int(time.time())), secrets.token_hex(16)
-    lines = [
-        "GET",
-        "/v1/whoami",
-        "",
-        "host:api.test",
-        f"x-authgate-date:{date}",
-        f"x-authgate-nonce:{nonce}",
-        hashlib.sha256(b"").hexdigest(),
-    ]
-    sig = hmac.new(pair["secret"].encode(), "\n".join(lines).encode(), hashlib.sha256).hexdigest()
-    headers = {
-        "Authorization": f"HMAC-SHA256 Credential={pair['key']}, "
-        f"SignedHeaders=host;x-authgate-date;x-authgate-nonce, Signature={sig}",
-        "X-Authgate-Date": date,
-        "X-Authgate-Nonce": nonce,
-    }
+    headers = hmac_simple_headers(pair)
     assert (await client.get("/v1/whoami", headers=headers)).status_code == 200
     assert len(rt.verified) == 0
     assert (await client.get("/v1/whoami", headers=headers)).status_code == 401  # replay

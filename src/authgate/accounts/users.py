@@ -112,16 +112,7 @@ class UserService:
                 s.add(user)
         except IntegrityError as exc:
             raise Conflict(f"a user named {name!r} already exists") from exc
-        await self._audit.emit(
-            AuditRecord(
-                "user.created",
-                actor_id=actor.principal_id,
-                actor=actor.subject,
-                target_user_id=user.id,
-                client_ip=client_ip,
-                detail={"name": name, "role": role},
-            )
-        )
+        await self._record("user.created", actor, user.id, client_ip, {"name": name, "role": role})
         return UserView.of(user)
 
     async def list_users(self, actor: Identity) -> list[UserView]:
@@ -153,16 +144,7 @@ class UserService:
                 .values(disabled=True, generation=User.generation + 1)
             )
         self._changed(user.id)
-        await self._audit.emit(
-            AuditRecord(
-                "user.disabled",
-                actor_id=actor.principal_id,
-                actor=actor.subject,
-                target_user_id=user.id,
-                client_ip=client_ip,
-                detail={"name": name},
-            )
-        )
+        await self._record("user.disabled", actor, user.id, client_ip, {"name": name})
         user.disabled = True
         return UserView.of(user)
 
@@ -185,13 +167,24 @@ class UserService:
                 )
             )
         self._changed(user.id)
+        await self._record("user.password_changed", actor, user.id, client_ip)
+
+    async def _record(
+        self,
+        event: str,
+        actor: Identity,
+        user_id: str,
+        client_ip: str | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         await self._audit.emit(
             AuditRecord(
-                "user.password_changed",
+                event,
                 actor_id=actor.principal_id,
                 actor=actor.subject,
-                target_user_id=user.id,
+                target_user_id=user_id,
                 client_ip=client_ip,
+                detail=detail or {},
             )
         )
 
