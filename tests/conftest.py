@@ -79,9 +79,17 @@ async def _truncate(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            exists = await conn.scalar(text("SELECT to_regclass('public.users') IS NOT NULL"))
-            if exists:
-                await conn.execute(text("TRUNCATE audit_events, credentials, users"))
+            tables = (
+                await conn.scalars(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            ).all()
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                await conn.execute(text(f"TRUNCATE {names} CASCADE"))
     finally:
         await engine.dispose()
 
