@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     """Seconds a signed request's timestamp may differ from the server clock (SigV4,
     RFC 9421, HMAC-SHA256); nonces are remembered this long."""
 
+    policy_file: Path | None = None
+    """Authorization policy (TOML or YAML, docs/policy.md) enforced by ``authgate serve`` on
+    every route after authentication; None: the built-in rules of each endpoint only."""
+
     oauth1_window: float = Field(default=600.0, gt=0, le=3600)
     """Seconds an OAuth 1.0a ``oauth_timestamp`` may differ from the server clock."""
 

@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from authgate.cli.output import emit, fail, table
+from authgate.cli.policy import policy_app
 from authgate.config import Settings
 from authgate.crypto.passwords import generate_password
 from authgate.durations import parse_duration
@@ -41,6 +42,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(master_app, name="master-key")
+app.add_typer(policy_app, name="policy")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

@@ -14,6 +14,7 @@ import logging
 from authgate.config import Settings
 from authgate.errors import PayloadTooLarge
 from authgate.gateway.middleware import (
+    ASGIApp,
     AuthMiddleware,
     Message,
     Receive,
@@ -24,6 +25,7 @@ from authgate.gateway.middleware import (
 )
 from authgate.gateway.proxies import TrustedProxies
 from authgate.identity import Identity
+from authgate.policy import PolicyMiddleware, load_policy
 from authgate.runtime import Runtime
 from authgate.server.api import create_api
 
@@ -71,8 +73,16 @@ class AuthgateServer:
     def _wire(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.api.state.runtime = runtime
+        after: ASGIApp = self._after_auth
+        if self.settings.policy_file is not None:
+            after = PolicyMiddleware(
+                after,
+                load_policy(self.settings.policy_file),
+                challenges=runtime.chain.challenges,
+                audit=runtime.audit,
+            )
         self._auth = AuthMiddleware(
-            self._after_auth,
+            after,
             runtime.chain,
             audit=runtime.audit,
             trusted_proxies=TrustedProxies(self.settings.trusted_proxies),
