@@ -24,7 +24,7 @@ from authgate.tokens.issuers import IssuerConfig
 
 __all__ = ["ALL_SCHEMES", "Settings", "config_path", "home_dir"]
 
-SchemeName = Literal["apikey", "basic", "bearer", "sigv4", "httpsig", "hmac", "oauth1"]
+SchemeName = Literal["apikey", "basic", "bearer", "sigv4", "httpsig", "hmac", "oauth1", "anonymous"]
 ALL_SCHEMES: tuple[SchemeName, ...] = (
     "apikey",
     "basic",
@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     PostgreSQL: ``postgresql+asyncpg://user@host:5432/db``."""
 
     redis_url: str | None = None
-    """Redis URL for state shared across instances; None keeps everything in memory."""
+    """Redis URL for state shared across instances (replay nonces, cache invalidation);
+    None keeps everything in memory, for one instance."""
 
     host: str = "127.0.0.1"
     """Address ``authgate serve`` binds."""

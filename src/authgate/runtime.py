@@ -7,11 +7,16 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
+
 from authgate.accounts.keys import KeyService
 from authgate.accounts.resolver import SigV4Credentials, StoreResolver, UsageRecorder
 from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
+from authgate.cache.redis_bus import Kind, RedisInvalidationBus
+from authgate.cache.redis_client import open_redis
+from authgate.cache.redis_replay import RedisReplayCache
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
@@ -19,6 +24,7 @@ from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.replay import MemoryReplayCache, ReplayCache
+from authgate.schemes.anonymous import AnonymousAuthenticator
 from authgate.schemes.apikey import ApiKeyAuthenticator
 from authgate.schemes.base import Authenticator
 from authgate.schemes.basic import BasicAuthenticator
@@ -80,6 +86,8 @@ def build_schemes(
             )
         elif name == "hmac":
             out.append(HmacSimpleAuthenticator(resolver, replay, window=settings.signature_window))
+        elif name == "anonymous":
+            out.append(AnonymousAuthenticator())
         elif name == "oauth1":
             out.append(OAuth1Authenticator(resolver, None, replay, window=settings.oauth1_window))
     return out
@@ -97,6 +105,8 @@ class Runtime:
     keys: KeyService
     chain: SchemeChain
     verified: VerifiedIdentityCache
+    redis: Redis | None = None
+    bus: RedisInvalidationBus | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -127,7 +137,21 @@ class Runtime:
             ttl=settings.credential_cache_ttl,
             max_entries=settings.credential_cache_size,
         )
-        users = UserService(db, hasher, audit, on_principal_changed=resolver.invalidate_principal)
+        redis = open_redis(settings.redis_url) if settings.redis_url else None
+        bus = RedisInvalidationBus(redis) if redis is not None else None
+        replay: ReplayCache = RedisReplayCache(redis) if redis is not None else MemoryReplayCache()
+
+        def principal_changed(principal_id: str) -> None:
+            resolver.invalidate_principal(principal_id)
+            if bus is not None:
+                bus.notify("principal", principal_id)
+
+        def credential_changed(credential_id: str) -> None:
+            resolver.invalidate_credential(credential_id)
+            if bus is not None:
+                bus.notify("credential", credential_id)
+
+        users = UserService(db, hasher, audit, on_principal_changed=principal_changed)
         keys = KeyService(
             db,
             secrets.digester,
@@ -137,10 +161,10 @@ class Runtime:
             max_lifetime=parse_duration(settings.key_max_lifetime)
             if settings.key_max_lifetime
             else None,
-            on_credential_changed=resolver.invalidate_credential,
+            on_credential_changed=credential_changed,
         )
         sigv4 = SigV4Credentials(resolver, keys.session_token)
-        schemes = build_schemes(settings, resolver, MemoryReplayCache(), sigv4)
+        schemes = build_schemes(settings, resolver, replay, sigv4)
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
             secrets.digester,
@@ -148,12 +172,27 @@ class Runtime:
             max_entries=settings.credential_cache_size,
         )
         resolver.on_invalidate(verified.clear)
-        return cls(settings, db, hasher, audit, usage, resolver, users, keys, chain, verified)
+        return cls(
+            settings, db, hasher, audit, usage, resolver, users, keys, chain, verified, redis, bus
+        )
+
+    def _on_remote_change(self, kind: Kind, ident: str) -> None:
+        """Another instance changed a credential or principal: drop what we cached of it."""
+        if kind == "credential":
+            self.resolver.invalidate_credential(ident)
+        elif kind == "principal":
+            self.resolver.invalidate_principal(ident)
+        else:  # "all": after a reconnect we may have missed messages
+            self.resolver.invalidate_all()
 
     def start_background(self) -> None:
-        """Start the batch writers (server only; the CLI writes directly)."""
+        """Start the batch writers and the invalidation listener (server only)."""
         if isinstance(self.audit, BatchedAuditSink):
             self.audit.start()
+        if self.bus is not None:
+            self._tasks.append(
+                asyncio.create_task(self.bus.run(self._on_remote_change), name="authgate-bus")
+            )
         self._tasks.append(asyncio.create_task(self._flush_usage(), name="authgate-last-used"))
 
     async def _flush_usage(self) -> None:
@@ -175,6 +214,10 @@ class Runtime:
         for scheme in self.chain.schemes:
             if isinstance(scheme, BearerJWTAuthenticator):
                 await scheme.aclose()
+        if self.bus is not None:
+            await self.bus.close()  # also sends what the CLI's changes published
+        if self.redis is not None:
+            await self.redis.aclose()
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()

@@ -117,6 +117,12 @@ class StoreResolver:
         self.passwords.invalidate_principal(principal_id)
         self._notify()
 
+    def invalidate_all(self) -> None:
+        self.keys.clear()
+        self.pairs.clear()
+        self.passwords.clear()
+        self._notify()
+
     def on_invalidate(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` whenever anything is invalidated (e.g. to clear caches above)."""
         self._listeners.append(listener)

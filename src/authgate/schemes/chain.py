@@ -34,7 +34,7 @@ class SchemeChain:
             *_CREDENTIAL_HEADERS,
             *(h.lower() for h in extra_credential_headers),
         )
-        self.challenges = tuple(s.challenge for s in self.schemes)
+        self.challenges = tuple(s.challenge for s in self.schemes if s.challenge)
         # every header / query parameter that may carry some scheme's credentials
         self.credential_headers = frozenset(
             h.lower() for s in self.schemes for h in s.credential_headers
