@@ -24,7 +24,9 @@ from authgate.tokens.issuers import IssuerConfig
 
 __all__ = ["ALL_SCHEMES", "Settings", "config_path", "home_dir"]
 
-SchemeName = Literal["apikey", "basic", "bearer", "sigv4", "httpsig", "hmac", "oauth1", "anonymous"]
+SchemeName = Literal[
+    "apikey", "basic", "bearer", "sigv4", "httpsig", "hmac", "oauth1", "mtls", "anonymous"
+]
 ALL_SCHEMES: tuple[SchemeName, ...] = (
     "apikey",
     "basic",
@@ -33,6 +35,7 @@ ALL_SCHEMES: tuple[SchemeName, ...] = (
     "httpsig",
     "hmac",
     "oauth1",
+    "mtls",
 )
 
 
@@ -105,6 +108,10 @@ class Settings(BaseSettings):
     """Authorization policy (TOML or YAML, docs/policy.md) enforced by ``authgate serve`` on
     every route after authentication; None: the built-in rules of each endpoint only."""
 
+    mtls_header: str = "X-SSL-Client-Cert"
+    """Header in which a TLS-terminating proxy passes the client certificate (nginx:
+    ``$ssl_client_escaped_cert``); believed only from ``trusted_proxies``."""
+
     oauth1_window: float = Field(default=600.0, gt=0, le=3600)
     """Seconds an OAuth 1.0a ``oauth_timestamp`` may differ from the server clock."""
 
@@ -124,7 +131,7 @@ class Settings(BaseSettings):
     audit_queue_size: int = Field(default=10_000, ge=100)
     """Audit events held in memory before producers wait (back-pressure, nothing lost)."""
 
-    max_credential_length: int = Field(default=4096, ge=256)
+    max_credential_length: int = Field(default=8192, ge=256)
     """Longest ``Authorization``/API-key header value accepted; longer → 413."""
 
     trusted_proxies: list[str] = Field(default_factory=list)

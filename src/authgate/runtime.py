@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from authgate.accounts.keys import KeyService
+from authgate.accounts.pki import PkiResolver, PkiService
 from authgate.accounts.resolver import SigV4Credentials, StoreResolver, UsageRecorder
 from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
@@ -21,6 +22,7 @@ from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
 from authgate.gateway.fastpath import VerifiedIdentityCache
+from authgate.gateway.proxies import TrustedProxies
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.replay import MemoryReplayCache, ReplayCache
@@ -32,6 +34,7 @@ from authgate.schemes.bearer import BearerJWTAuthenticator
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
 from authgate.schemes.httpsig import HttpSigAuthenticator
+from authgate.schemes.mtls import MtlsAuthenticator
 from authgate.schemes.oauth1 import OAuth1Authenticator
 from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.store.db import Database
@@ -52,6 +55,7 @@ def build_schemes(
     resolver: StoreResolver,
     replay: ReplayCache,
     sigv4_credentials: SigV4Credentials | None = None,
+    pki: PkiResolver | None = None,
 ) -> list[Authenticator]:
     """The enabled schemes in chain order, wired to the store and the replay cache."""
     out: list[Authenticator] = []
@@ -82,14 +86,22 @@ def build_schemes(
             )
         elif name == "httpsig":
             out.append(
-                HttpSigAuthenticator(resolver, None, replay, window=settings.signature_window)
+                HttpSigAuthenticator(resolver, pki, replay, window=settings.signature_window)
             )
         elif name == "hmac":
             out.append(HmacSimpleAuthenticator(resolver, replay, window=settings.signature_window))
         elif name == "anonymous":
             out.append(AnonymousAuthenticator())
         elif name == "oauth1":
-            out.append(OAuth1Authenticator(resolver, None, replay, window=settings.oauth1_window))
+            out.append(OAuth1Authenticator(resolver, pki, replay, window=settings.oauth1_window))
+        elif name == "mtls" and pki is not None:
+            out.append(
+                MtlsAuthenticator(
+                    pki,
+                    proxies=TrustedProxies(settings.trusted_proxies),
+                    header=settings.mtls_header,
+                )
+            )
     return out
 
 
@@ -105,6 +117,8 @@ class Runtime:
     keys: KeyService
     chain: SchemeChain
     verified: VerifiedIdentityCache
+    pki: PkiService
+    pki_resolver: PkiResolver
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -163,8 +177,13 @@ class Runtime:
             else None,
             on_credential_changed=credential_changed,
         )
+        pki_resolver = PkiResolver(
+            db, ttl=settings.credential_cache_ttl, max_entries=settings.credential_cache_size
+        )
+        pki = PkiService(db, users, audit, on_changed=pki_resolver.invalidate)
+        resolver.on_invalidate(pki_resolver.invalidate)  # a disabled user drops keys/certs too
         sigv4 = SigV4Credentials(resolver, keys.session_token)
-        schemes = build_schemes(settings, resolver, replay, sigv4)
+        schemes = build_schemes(settings, resolver, replay, sigv4, pki_resolver)
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
             secrets.digester,
@@ -173,7 +192,20 @@ class Runtime:
         )
         resolver.on_invalidate(verified.clear)
         return cls(
-            settings, db, hasher, audit, usage, resolver, users, keys, chain, verified, redis, bus
+            settings,
+            db,
+            hasher,
+            audit,
+            usage,
+            resolver,
+            users,
+            keys,
+            chain,
+            verified,
+            pki,
+            pki_resolver,
+            redis,
+            bus,
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:

@@ -144,6 +144,9 @@ def serve(
         log_level="info",
         lifespan="on",
         server_header=False,
+        # X-Forwarded-For is authgate's to judge (trusted_proxies), not uvicorn's: uvicorn
+        # would otherwise rewrite the peer address the trust decisions rest on.
+        proxy_headers=False,
     )
 
 

@@ -20,6 +20,7 @@ from authgate.gateway.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.schemes.base import Headers, RequestView
 from authgate.schemes.chain import SchemeChain
+from authgate.schemes.mtls import tls_client_chain
 
 __all__ = [
     "CLIENT_IP_SCOPE_KEY",
@@ -121,6 +122,8 @@ class AuthMiddleware:
                 query=scope.get("query_string", b"").decode("latin-1"),
                 headers=headers,
                 client_ip=client_ip,
+                peer=peer,
+                tls_client_chain=tls_client_chain(scope) if "extensions" in scope else (),
             )
             scheme = self.chain.select(view)
             identity = None

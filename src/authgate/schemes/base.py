@@ -94,6 +94,10 @@ class RequestView:
         headers: request headers.
         client_ip: the trusted client address, or None.
         body: the request body when a scheme that signs bodies needs it, else None.
+        peer: the address of the direct peer (``scope["client"]``), never from headers —
+            what decides whether a proxy-supplied header (client certificate) is believed.
+        tls_client_chain: the client certificate chain (PEM, leaf first) when the server
+            terminated TLS itself (ASGI TLS extension), else empty.
     """
 
     method: str
@@ -104,6 +108,8 @@ class RequestView:
     headers: Headers
     client_ip: str | None = None
     body: bytes | None = None
+    peer: str | None = None
+    tls_client_chain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,381 @@
+"""Registered public keys and client certificates: add, list, revoke.
+
+Ownership follows :class:`~authgate.accounts.keys.KeyService`: an admin manages
+everyone's, a member only their own, and another user's entry answers exactly like a
+missing one (OWASP API1). Every change is committed before the call returns, audited,
+and announced through ``on_changed`` so resolvers drop what they cached.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from authgate.accounts.users import UserService, is_admin
+from authgate.accounts.validation import validate_key_name
+from authgate.audit import AuditRecord, AuditSink
+from authgate.errors import Conflict, NotFound
+from authgate.identity import Identity
+from authgate.store.db import Database
+from authgate.store.models import User
+from authgate.store.models_pki import ClientCertificate, PublicKey
+
+from ._validation import certificate_facts, validate_key_id, validate_public_key
+
+__all__ = ["CertificateView", "PkiService", "PublicKeyView"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyView:
+    """A registered public key as listed (public material only)."""
+
+    id: str
+    key_id: str
+    algorithm: str
+    name: str
+    user_id: str
+    user: str
+    public_key_pem: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, k: PublicKey, user_name: str) -> PublicKeyView:
+        return cls(
+            k.id,
+            k.key_id,
+            k.algorithm,
+            k.name,
+            k.user_id,
+            user_name,
+            k.public_key_pem,
+            k.created_at,
+            k.revoked_at,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key_id": self.key_id,
+            "algorithm": self.algorithm,
+            "name": self.name,
+            "user": self.user,
+            "status": "revoked" if self.revoked_at else "active",
+            "public_key_pem": self.public_key_pem,
+            "created_at": _iso(self.created_at),
+            "revoked_at": _iso(self.revoked_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    """A registered client certificate as listed."""
+
+    id: str
+    thumbprint_sha256: str
+    subject: str
+    san: list[str]
+    not_before: datetime
+    not_after: datetime
+    name: str
+    user_id: str
+    user: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, c: ClientCertificate, user_name: str) -> CertificateView:
+        return cls(
+            c.id,
+            c.thumbprint_sha256,
+            c.subject,
+            list(c.san),
+            c.not_before,
+            c.not_after,
+            c.name,
+            c.user_id,
+            user_name,
+            c.created_at,
+            c.revoked_at,
+        )
+
+    def status(self, now: datetime | None = None) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.not_after <= (now or datetime.now(UTC)) else "active"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "thumbprint_sha256": self.thumbprint_sha256,
+            "subject": self.subject,
+            "san": self.san,
+            "name": self.name,
+            "user": self.user,
+            "status": self.status(),
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "created_at": _iso(self.created_at),
+            "revoked_at": _iso(self.revoked_at),
+        }
+
+
+class PkiService:
+    """Lifecycle of public keys and client certificates, with ownership rules."""
+
+    def __init__(
+        self,
+        db: Database,
+        users: UserService,
+        audit: AuditSink,
+        *,
+        on_changed: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = db
+        self._users = users
+        self._audit = audit
+        self._changed = on_changed
+        self._now = clock
+
+    # -- public keys --------------------------------------------------------------------
+
+    async def add_public_key(
+        self,
+        actor: Identity,
+        *,
+        key_id: str,
+        algorithm: str,
+        public_key_pem: str | bytes,
+        user: str | None = None,
+        name: str | None = None,
+        client_ip: str | None = None,
+    ) -> PublicKeyView:
+        """Register a public key under ``key_id``, pinned to ``algorithm``.
+
+        Raises:
+            NotFound: no such user, or another user's for a member.
+            InvalidRequest: a malformed key id, name or key (see ``validate_public_key``).
+            Conflict: the user is disabled, or ``key_id`` is taken (revoked keys included).
+        """
+        owner = await self._owner(actor, user)
+        row = PublicKey(
+            id=uuid.uuid4().hex,
+            user_id=owner.id,
+            key_id=validate_key_id(key_id),
+            algorithm=algorithm,
+            public_key_pem=validate_public_key(public_key_pem, algorithm),
+            name=validate_key_name(name) if name else "default",
+            created_at=self._now(),
+            revoked_at=None,
+        )
+        await self._insert(row, "a public key with this key id is already registered")
+        view = PublicKeyView.of(row, owner.name)
+        await self._audit.emit(self._key_record("public_key.added", actor, view, client_ip))
+        return view
+
+    async def list_public_keys(
+        self, actor: Identity, *, user: str | None = None
+    ) -> list[PublicKeyView]:
+        stmt = (
+            select(PublicKey, User.name)
+            .join(User, User.id == PublicKey.user_id)
+            .order_by(PublicKey.created_at, PublicKey.id)
+        )
+        owners = await self._scope(actor, user)
+        if owners is not None:
+            stmt = stmt.where(PublicKey.user_id == owners)
+        async with self._db.session() as s:
+            rows = (await s.execute(stmt)).all()
+        return [PublicKeyView.of(k, n) for k, n in rows]
+
+    async def revoke_public_key(
+        self, actor: Identity, id: str, *, client_ip: str | None = None
+    ) -> PublicKeyView:
+        async with self._db.session() as s:
+            row = (
+                await s.execute(
+                    select(PublicKey, User.name)
+                    .join(User, User.id == PublicKey.user_id)
+                    .where(PublicKey.id == id)
+                )
+            ).first()
+        if row is None or not self._may_see(actor, row[0].user_id):
+            raise NotFound("no such public key")
+        key, user_name = row
+        if key.revoked_at is None:
+            key.revoked_at = self._now()
+            await self._mark_revoked(PublicKey, key.id, key.revoked_at)
+            view = PublicKeyView.of(key, user_name)
+            await self._audit.emit(self._key_record("public_key.revoked", actor, view, client_ip))
+            return view
+        return PublicKeyView.of(key, user_name)
+
+    # -- certificates -------------------------------------------------------------------
+
+    async def add_certificate(
+        self,
+        actor: Identity,
+        certificate: str | bytes,
+        *,
+        user: str | None = None,
+        name: str | None = None,
+        client_ip: str | None = None,
+    ) -> CertificateView:
+        """Register a client certificate (PEM or DER), matched later by its thumbprint.
+
+        Raises:
+            NotFound: no such user, or another user's for a member.
+            InvalidRequest: not one certificate, a private key included, expired, weak key.
+            Conflict: the user is disabled, or the certificate is already registered.
+        """
+        owner = await self._owner(actor, user)
+        data = (
+            certificate.encode("utf-8", "replace") if isinstance(certificate, str) else certificate
+        )
+        facts = certificate_facts(data, now=self._now())
+        row = ClientCertificate(
+            id=uuid.uuid4().hex,
+            user_id=owner.id,
+            thumbprint_sha256=facts.thumbprint_sha256,
+            subject=facts.subject,
+            san=facts.san,
+            not_before=facts.not_before,
+            not_after=facts.not_after,
+            name=validate_key_name(name) if name else "default",
+            created_at=self._now(),
+            revoked_at=None,
+        )
+        await self._insert(row, "this certificate is already registered")
+        view = CertificateView.of(row, owner.name)
+        await self._audit.emit(self._cert_record("certificate.added", actor, view, client_ip))
+        return view
+
+    async def list_certificates(
+        self, actor: Identity, *, user: str | None = None
+    ) -> list[CertificateView]:
+        stmt = (
+            select(ClientCertificate, User.name)
+            .join(User, User.id == ClientCertificate.user_id)
+            .order_by(ClientCertificate.created_at, ClientCertificate.id)
+        )
+        owners = await self._scope(actor, user)
+        if owners is not None:
+            stmt = stmt.where(ClientCertificate.user_id == owners)
+        async with self._db.session() as s:
+            rows = (await s.execute(stmt)).all()
+        return [CertificateView.of(c, n) for c, n in rows]
+
+    async def revoke_certificate(
+        self, actor: Identity, id: str, *, client_ip: str | None = None
+    ) -> CertificateView:
+        async with self._db.session() as s:
+            row = (
+                await s.execute(
+                    select(ClientCertificate, User.name)
+                    .join(User, User.id == ClientCertificate.user_id)
+                    .where(ClientCertificate.id == id)
+                )
+            ).first()
+        if row is None or not self._may_see(actor, row[0].user_id):
+            raise NotFound("no such certificate")
+        cert, user_name = row
+        if cert.revoked_at is None:
+            cert.revoked_at = self._now()
+            await self._mark_revoked(ClientCertificate, cert.id, cert.revoked_at)
+            view = CertificateView.of(cert, user_name)
+            await self._audit.emit(self._cert_record("certificate.revoked", actor, view, client_ip))
+            return view
+        return CertificateView.of(cert, user_name)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def _insert(self, row: PublicKey | ClientCertificate, taken: str) -> None:
+        try:
+            async with self._db.session() as s, s.begin():
+                s.add(row)
+        except IntegrityError as exc:
+            raise Conflict(taken) from exc
+        self._changed()  # a lookup that missed before may be cached as unknown
+
+    async def _mark_revoked(
+        self, model: type[PublicKey] | type[ClientCertificate], id: str, at: datetime
+    ) -> None:
+        async with self._db.session() as s, s.begin():
+            await s.execute(
+                update(model)
+                .where(model.id == id, model.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+        self._changed()
+
+    @staticmethod
+    def _may_see(actor: Identity, owner_id: str) -> bool:
+        return is_admin(actor) or owner_id == actor.principal_id
+
+    async def _owner(self, actor: Identity, user: str | None) -> User:
+        if user is None:
+            async with self._db.session() as s:
+                owner = await s.get(User, actor.principal_id)
+        else:
+            owner = await self._users.find(user)
+            if owner is not None and not self._may_see(actor, owner.id):
+                owner = None
+        if owner is None:
+            raise NotFound("no such user")
+        if owner.disabled:
+            raise Conflict("the user is disabled")
+        return owner
+
+    async def _scope(self, actor: Identity, user: str | None) -> str | None:
+        """The user id whose entries ``actor`` lists; None: everyone's (admins only)."""
+        if user is not None:
+            found = await self._users.find(user)
+            if found is None or not self._may_see(actor, found.id):
+                raise NotFound("no such user")
+            return found.id
+        return None if is_admin(actor) else actor.principal_id
+
+    @staticmethod
+    def _key_record(
+        event: str, actor: Identity, view: PublicKeyView, client_ip: str | None
+    ) -> AuditRecord:
+        return AuditRecord(
+            event,
+            actor_id=actor.principal_id,
+            actor=actor.subject,
+            target_user_id=view.user_id,
+            credential_id=view.id,
+            scheme=actor.scheme,
+            client_ip=client_ip,
+            detail={"key_id": view.key_id, "algorithm": view.algorithm, "name": view.name},
+        )
+
+    @staticmethod
+    def _cert_record(
+        event: str, actor: Identity, view: CertificateView, client_ip: str | None
+    ) -> AuditRecord:
+        return AuditRecord(
+            event,
+            actor_id=actor.principal_id,
+            actor=actor.subject,
+            target_user_id=view.user_id,
+            credential_id=view.id,
+            scheme=actor.scheme,
+            client_ip=client_ip,
+            detail={
+                "thumbprint_sha256": view.thumbprint_sha256,
+                "subject": view.subject,
+                "name": view.name,
+            },
+        )

@@ -1,0 +1,216 @@
+"""Mutual TLS: the client certificate authenticates the request (RFC 8705 §2.2 style,
+self-signed or CA-issued, bound by the SHA-256 thumbprint of its DER encoding).
+
+Two sources, tried in this order:
+
+1. **A TLS-terminating proxy** (nginx, HAProxy, Traefik, Envoy) verifies the handshake
+   and forwards the leaf certificate in a header (default ``X-SSL-Client-Cert``). The
+   header is believed only when the request's *direct peer* is a trusted proxy; from any
+   other peer it is ignored as if absent. Accepted encodings: the URL-escaped PEM nginx
+   sends as ``$ssl_client_escaped_cert``, a PEM whose line breaks were turned into spaces
+   or tabs, and the RFC 9440 ``Client-Cert`` form (``:base64 DER:``).
+2. **Direct TLS**: the ASGI server verified the handshake and reports the chain in the
+   ASGI TLS extension, ``scope["extensions"]["tls"]["client_cert_chain"]`` (PEM strings,
+   leaf first). uvicorn does not provide it; hypercorn does.
+
+The certificate is then looked up by thumbprint among registered certificates
+(:meth:`CertificateResolver.resolve_certificate`): the proxy's CA check is a first gate,
+the registration is what maps a certificate to a principal. Unknown, revoked, expired
+and disabled-owner certificates all answer the same 401; a malformed header answers 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from cryptography import x509
+
+from authgate.crypto.certificates import (
+    MAX_CERTIFICATE_BYTES,
+    CertificateError,
+    load_certificate,
+    thumbprint_sha256,
+)
+from authgate.errors import InvalidCredentials, InvalidRequest
+from authgate.identity import Identity
+from authgate.schemes.base import RequestView
+
+__all__ = [
+    "CertificateResolver",
+    "MtlsAuthenticator",
+    "ProxyTrust",
+    "certificate_from_proxy_header",
+    "certificate_from_tls_chain",
+    "tls_client_chain",
+]
+
+DEFAULT_HEADER = "X-SSL-Client-Cert"
+# an escaped PEM of a 4096-bit RSA certificate is ~2.5 KB; a chain is refused anyway
+MAX_HEADER_LENGTH = 3 * MAX_CERTIFICATE_BYTES
+_PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+_WHITESPACE = re.compile(r"\s+")
+
+
+class CertificateResolver(Protocol):
+    """The port the mTLS scheme asks which principal a certificate stands for."""
+
+    async def resolve_certificate(self, thumbprint_hex: str) -> Identity | None:
+        """The identity of the live certificate with this SHA-256 thumbprint, or None."""
+
+
+class ProxyTrust(Protocol):
+    """Which direct peers are trusted proxies (see :class:`~.gateway.proxies.TrustedProxies`)."""
+
+    def is_trusted(self, addr: str | None) -> bool:
+        """True when ``addr`` is a trusted proxy address."""
+
+
+def _malformed(reason: str) -> InvalidRequest:
+    return InvalidRequest("malformed client certificate header", reason=f"mtls: {reason}")
+
+
+def certificate_from_proxy_header(value: str) -> x509.Certificate:
+    """The client certificate a TLS-terminating proxy forwarded in a header.
+
+    Args:
+        value: the header value: URL-escaped PEM (nginx ``$ssl_client_escaped_cert``),
+            PEM with its line breaks folded into spaces or tabs, or RFC 9440 ``:DER:``.
+
+    Returns:
+        The leaf certificate (exactly one certificate must be present).
+
+    Raises:
+        InvalidRequest: for anything that is not exactly one well-formed certificate.
+    """
+    value = value.strip()
+    if not value or len(value) > MAX_HEADER_LENGTH:
+        raise _malformed("empty or oversized header")
+    try:
+        if len(value) > 2 and value[0] == ":" and value[-1] == ":":  # RFC 9440 sf-binary
+            body = value[1:-1]
+        else:
+            text = unquote(value, errors="strict") if "%" in value else value
+            blocks = _PEM_BODY.findall(text)
+            if len(blocks) != 1:
+                raise _malformed("expected exactly one PEM certificate")
+            body = _WHITESPACE.sub("", blocks[0])
+        der = base64.b64decode(body.encode("ascii"), validate=True)
+        return load_certificate(der)
+    except (UnicodeError, binascii.Error, CertificateError) as exc:
+        raise _malformed(f"undecodable certificate ({type(exc).__name__})") from exc
+
+
+def tls_client_chain(scope: Mapping[str, Any]) -> tuple[str, ...]:
+    """The verified client certificate chain of a direct TLS connection (ASGI TLS extension).
+
+    Returns:
+        PEM strings, leaf first; empty when the connection is not TLS, the client sent
+        no certificate, the server cannot report it, or verification failed
+        (``client_cert_error`` is set).
+    """
+    extensions = scope.get("extensions")
+    tls = extensions.get("tls") if isinstance(extensions, Mapping) else None
+    if not isinstance(tls, Mapping) or tls.get("client_cert_error") is not None:
+        return ()
+    chain = tls.get("client_cert_chain")
+    if not chain or isinstance(chain, str | bytes) or not isinstance(chain, Iterable):
+        return ()
+    return tuple(c for c in chain if isinstance(c, str))
+
+
+def certificate_from_tls_chain(chain: tuple[str, ...]) -> x509.Certificate:
+    """The leaf (first) certificate of a chain from :func:`tls_client_chain`.
+
+    Raises:
+        InvalidRequest: the chain is empty or its first entry is not one PEM certificate.
+    """
+    if not chain:
+        raise _malformed("empty TLS client certificate chain")
+    try:
+        return load_certificate(chain[0].encode("ascii"))
+    except (UnicodeError, CertificateError) as exc:
+        raise _malformed("unreadable TLS client certificate") from exc
+
+
+class MtlsAuthenticator:
+    """Authenticates requests by a registered client certificate.
+
+    Args:
+        resolver: maps a certificate thumbprint to an identity (e.g.
+            :class:`~authgate.accounts.pki.PkiResolver`).
+        proxies: the TLS-terminating proxies whose certificate header is believed; it
+            must be the same set the middleware trusts for ``X-Forwarded-For``.
+        header: the header those proxies put the client certificate in.
+    """
+
+    name = "mtls"
+    challenge = 'Certificate realm="authgate"'
+    needs_body = False
+    cacheable = False  # the header is only believed from some peers: never reuse by value
+    credential_params: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        resolver: CertificateResolver,
+        *,
+        proxies: ProxyTrust,
+        header: str = DEFAULT_HEADER,
+    ) -> None:
+        self._resolver = resolver
+        self._proxies = proxies
+        self._header = header.lower()
+        self.credential_headers: tuple[str, ...] = (self._header,)
+
+    def _from_trusted_proxy(self, request: RequestView) -> bool:
+        # the direct peer, never an address taken from X-Forwarded-For
+        return self._proxies.is_trusted(request.peer)
+
+    def _proxy_header(self, request: RequestView) -> str | None:
+        value = request.headers.get(self._header)
+        if not value or not value.strip() or not self._from_trusted_proxy(request):
+            return None
+        return value
+
+    def is_present(self, request: RequestView) -> bool:
+        """A certificate header from a trusted proxy, or a direct TLS client certificate."""
+        if self._proxy_header(request) is not None:
+            return True
+        return bool(request.tls_client_chain)
+
+    def certificate(self, request: RequestView) -> x509.Certificate:
+        """The client certificate of ``request`` (the proxy's header wins over direct TLS).
+
+        Raises:
+            InvalidRequest: the certificate is malformed.
+            InvalidCredentials: no certificate at all.
+        """
+        value = self._proxy_header(request)
+        if value is not None:
+            return certificate_from_proxy_header(value)
+        chain: tuple[str, ...] = request.tls_client_chain
+        if chain:
+            return certificate_from_tls_chain(chain)
+        raise self._refuse("no client certificate")
+
+    async def authenticate(self, request: RequestView) -> Identity:
+        """The principal the presented certificate is registered to.
+
+        Raises:
+            InvalidRequest: a malformed certificate header.
+            InvalidCredentials: no certificate, or one that is unregistered, revoked,
+                outside its validity period, or whose owner is disabled.
+        """
+        cert = self.certificate(request)
+        identity = await self._resolver.resolve_certificate(thumbprint_sha256(cert))
+        if identity is None:
+            raise self._refuse("unregistered, revoked or expired certificate")
+        return dataclasses.replace(identity, scheme=self.name)
+
+    def _refuse(self, reason: str) -> InvalidCredentials:
+        return InvalidCredentials(reason=f"mtls: {reason}", challenges=(self.challenge,))
