@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     """Authorization policy (TOML or YAML, docs/policy.md) enforced by ``authgate serve`` on
     every route after authentication; None: the built-in rules of each endpoint only."""
 
+    mfa_issuer: str = Field(default="authgate", min_length=1, max_length=64)
+    """Issuer name shown in authenticator apps for TOTP enrolments."""
+
     mtls_header: str = "X-SSL-Client-Cert"
     """Header in which a TLS-terminating proxy passes the client certificate (nginx:
     ``$ssl_client_escaped_cert``); believed only from ``trusted_proxies``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -25,6 +26,7 @@ from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.gateway.proxies import TrustedProxies
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
+from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
 from authgate.replay import MemoryReplayCache, ReplayCache
 from authgate.schemes.anonymous import AnonymousAuthenticator
 from authgate.schemes.apikey import ApiKeyAuthenticator
@@ -119,6 +121,7 @@ class Runtime:
     verified: VerifiedIdentityCache
     pki: PkiService
     pki_resolver: PkiResolver
+    mfa: MfaService
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -204,6 +207,15 @@ class Runtime:
             verified,
             pki,
             pki_resolver,
+            MfaService(
+                db,
+                secrets.master_keys,
+                secrets.digester,
+                audit,
+                TotpThrottle(MemoryThrottleStore(time.time), time.time),
+                time.time,
+                issuer=settings.mfa_issuer,
+            ),
             redis,
             bus,
         )

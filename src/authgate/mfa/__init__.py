@@ -1,0 +1,16 @@
+"""Multi-factor authentication: TOTP (RFC 6238 / RFC 4226), recovery codes, throttling."""
+
+from authgate.mfa.recovery import RecoveryCodes
+from authgate.mfa.service import EnrolmentStarted, MfaService
+from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
+from authgate.mfa.totp import TotpParams
+
+__all__ = [
+    "EnrolmentStarted",
+    "MemoryThrottleStore",
+    "MfaService",
+    "RecoveryCodes",
+    "ThrottlePolicy",
+    "TotpParams",
+    "TotpThrottle",
+]
