@@ -11,7 +11,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authgate.errors import AuthError, InvalidRequest, NotFound, render
-from authgate.server import routes_audit, routes_keys, routes_mfa, routes_users
+from authgate.server import routes_audit, routes_keys, routes_mfa, routes_pki, routes_users
 from authgate.server.deps import Caller, Rt
 
 __all__ = ["create_api"]
@@ -88,4 +88,5 @@ def create_api() -> FastAPI:
     api.include_router(routes_users.router)
     api.include_router(routes_audit.router)
     api.include_router(routes_mfa.router)
+    api.include_router(routes_pki.router)
     return api
