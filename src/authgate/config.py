@@ -108,6 +108,33 @@ class Settings(BaseSettings):
     """Authorization policy (TOML or YAML, docs/policy.md) enforced by ``authgate serve`` on
     every route after authentication; None: the built-in rules of each endpoint only."""
 
+    token_issuer: str | None = None
+    """The ``iss`` of authgate's own tokens: its public base URL (e.g.
+    ``https://auth.example.com``). Default ``http://{host}:{port}``, right only when
+    clients reach authgate at that address."""
+
+    token_audience: str | None = None
+    """The ``aud`` of authgate's access tokens; None: the issuer itself."""
+
+    access_token_lifetime: int = Field(default=3600, ge=60, le=86400)
+    """Seconds an access token lives (``expires_in`` of ``POST /auth``)."""
+
+    refresh_token_lifetime: str = "30d"  # noqa: S105 - a duration
+    """How long an unused refresh token lives (sliding; every use rotates it)."""
+
+    refresh_token_absolute_lifetime: str = "90d"  # noqa: S105 - a duration
+    """How long a refresh-token family lives at most, however often it is used."""
+
+    access_token_algorithm: Literal["EdDSA", "ES256", "RS256"] = "EdDSA"  # noqa: S105
+    """Signing algorithm of access tokens (EdDSA: ~25 µs to sign; RS256 ~260 µs). RS256
+    keys always exist too, for OpenID Connect ID tokens."""
+
+    signing_key_publish_delay: float = Field(default=900.0, ge=60)
+    """Seconds a new signing key is published in the JWKS before it signs."""
+
+    jwks_max_age: int = Field(default=300, ge=0)
+    """``Cache-Control: max-age`` of ``/.well-known/jwks.json``; below the publish delay."""
+
     mfa_issuer: str = Field(default="authgate", min_length=1, max_length=64)
     """Issuer name shown in authenticator apps for TOTP enrolments."""
 

@@ -38,9 +38,11 @@ from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
 from authgate.schemes.httpsig import HttpSigAuthenticator
 from authgate.schemes.mtls import MtlsAuthenticator
 from authgate.schemes.oauth1 import OAuth1Authenticator
+from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
+from authgate.tokens.services import TokenConfig, TokenServices
 
 __all__ = ["LOCAL_ADMIN", "Runtime", "build_schemes"]
 
@@ -58,6 +60,7 @@ def build_schemes(
     replay: ReplayCache,
     sigv4_credentials: SigV4Credentials | None = None,
     pki: PkiResolver | None = None,
+    tokens: TokenServices | None = None,
 ) -> list[Authenticator]:
     """The enabled schemes in chain order, wired to the store and the replay cache."""
     out: list[Authenticator] = []
@@ -74,6 +77,8 @@ def build_schemes(
             )
         elif name == "basic" and settings.basic_enabled:
             out.append(BasicAuthenticator(resolver))
+        elif name == "bearer" and tokens is not None:
+            out.append(tokens.bearer_authenticator(settings.issuers))
         elif name == "bearer" and settings.issuers:
             out.append(BearerJWTAuthenticator(settings.issuers, http=None))
         elif name == "sigv4":
@@ -107,6 +112,22 @@ def build_schemes(
     return out
 
 
+def token_config(settings: Settings) -> TokenConfig:
+    """authgate's own token settings."""
+    return TokenConfig(
+        issuer=settings.token_issuer or f"http://{settings.host}:{settings.port}",
+        audience=settings.token_audience,
+        access_token_lifetime=settings.access_token_lifetime,
+        refresh_token_lifetime=int(parse_duration(settings.refresh_token_lifetime).total_seconds()),
+        refresh_token_absolute_lifetime=int(
+            parse_duration(settings.refresh_token_absolute_lifetime).total_seconds()
+        ),
+        access_token_algorithm=settings.access_token_algorithm,
+        publish_delay=settings.signing_key_publish_delay,
+        jwks_max_age=settings.jwks_max_age,
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -122,6 +143,7 @@ class Runtime:
     pki: PkiService
     pki_resolver: PkiResolver
     mfa: MfaService
+    tokens: TokenServices
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -185,8 +207,17 @@ class Runtime:
         )
         pki = PkiService(db, users, audit, on_changed=pki_resolver.invalidate)
         resolver.on_invalidate(pki_resolver.invalidate)  # a disabled user drops keys/certs too
+        tokens = await TokenServices.open(
+            token_config(settings),
+            db=db,
+            digester=secrets.digester,
+            master_keys=secrets.master_keys,
+            resolver=resolver,
+            redis=redis,
+        )
+        keys.after_revoke = tokens.refresh.revoke_credential  # its tokens die with the key
         sigv4 = SigV4Credentials(resolver, keys.session_token)
-        schemes = build_schemes(settings, resolver, replay, sigv4, pki_resolver)
+        schemes = build_schemes(settings, resolver, replay, sigv4, pki_resolver, tokens)
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
             secrets.digester,
@@ -216,6 +247,7 @@ class Runtime:
                 time.time,
                 issuer=settings.mfa_issuer,
             ),
+            tokens,
             redis,
             bus,
         )
@@ -256,7 +288,7 @@ class Runtime:
         with contextlib.suppress(Exception):
             await self.usage.flush()
         for scheme in self.chain.schemes:
-            if isinstance(scheme, BearerJWTAuthenticator):
+            if isinstance(scheme, BearerJWTAuthenticator | OwnTokenAuthenticator):
                 await scheme.aclose()
         if self.bus is not None:
             await self.bus.close()  # also sends what the CLI's changes published

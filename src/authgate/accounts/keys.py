@@ -7,7 +7,7 @@ drops the credential from this instance's cache at once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -155,6 +155,8 @@ class KeyService:
         self._audit = audit
         self._max_lifetime = max_lifetime
         self._changed = on_credential_changed
+        # awaited after a key is revoked (e.g. to revoke the tokens issued for it)
+        self.after_revoke: Callable[[str], Awaitable[object]] | None = None
 
     async def create(
         self,
@@ -252,6 +254,8 @@ class KeyService:
                     .values(revoked_at=cred.revoked_at)
                 )
             self._changed(cred.id)
+            if self.after_revoke is not None:
+                await self.after_revoke(cred.id)
             view = KeyView.of(cred, user_name)
             await self._audit.emit(self._record("key.revoked", actor, view, client_ip))
             return view
@@ -291,6 +295,8 @@ class KeyService:
                 values = {"expires_at": min(old.expires_at, old_end) if old.expires_at else old_end}
             await s.execute(update(Credential).where(Credential.id == old.id).values(**values))
         self._changed(old.id)
+        if grace == timedelta(0) and self.after_revoke is not None:
+            await self.after_revoke(old.id)
         view = KeyView.of(new, user_name)
         record = self._record("key.rotated", actor, view, client_ip)
         record.detail.update(rotated_from=old.id, grace_seconds=int(grace.total_seconds()))

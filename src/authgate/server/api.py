@@ -11,7 +11,14 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authgate.errors import AuthError, InvalidRequest, NotFound, render
-from authgate.server import routes_audit, routes_keys, routes_mfa, routes_pki, routes_users
+from authgate.server import (
+    routes_audit,
+    routes_auth,
+    routes_keys,
+    routes_mfa,
+    routes_pki,
+    routes_users,
+)
 from authgate.server.deps import Caller, Rt
 
 __all__ = ["create_api"]
@@ -89,4 +96,5 @@ def create_api() -> FastAPI:
     api.include_router(routes_audit.router)
     api.include_router(routes_mfa.router)
     api.include_router(routes_pki.router)
+    api.include_router(routes_auth.router)
     return api

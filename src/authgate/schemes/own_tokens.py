@@ -1,0 +1,75 @@
+"""The ``Bearer`` scheme with authgate's own access tokens: revocation and caller mapping.
+
+RFC 6750 §2.1/§3 (bearer usage and challenge), RFC 9068 §4 (validating JWT access
+tokens), RFC 7009 / RFC 9700 §4.14.2 (revoked tokens, including those of a replayed
+refresh family, are refused until they expire).
+
+:class:`OwnTokenAuthenticator` wraps a :class:`~authgate.schemes.bearer.BearerJWTAuthenticator`
+that trusts authgate's issuer (with a :class:`~authgate.tokens.signing_store.LocalKeySource`)
+and any external issuers. For tokens whose ``iss`` is authgate's own it adds two steps
+after the signature and claims checks: the ``jti`` deny-list (on every request, never
+cached) and the mapping to the caller the token was issued for
+(:func:`~authgate.tokens.access.identity_from_access_token`). It is not ``cacheable``:
+the middleware's verified-identity cache would skip the deny-list; the inner verified-
+token cache still keeps signature checks off the hot path.
+"""
+
+from __future__ import annotations
+
+from authgate.identity import Identity
+from authgate.schemes.base import RequestView
+from authgate.schemes.bearer import BearerJWTAuthenticator
+from authgate.tokens.access import identity_from_access_token
+from authgate.tokens.claims import CHALLENGE, invalid_token
+from authgate.tokens.revocation import RevocationList
+
+__all__ = ["OwnTokenAuthenticator"]
+
+
+class OwnTokenAuthenticator:
+    """Bearer JWTs, with authgate's own tokens checked against the deny-list.
+
+    Args:
+        inner: the bearer authenticator (its issuers include ``issuer``).
+        issuer: authgate's own ``iss``.
+        revocation: the ``jti`` deny-list.
+    """
+
+    name = "bearer"
+    challenge = CHALLENGE
+    needs_body = False
+    cacheable = False  # the deny-list must be consulted on every request
+    credential_headers: tuple[str, ...] = ("authorization",)
+    credential_params: tuple[str, ...] = ()
+
+    def __init__(
+        self, inner: BearerJWTAuthenticator, *, issuer: str, revocation: RevocationList
+    ) -> None:
+        if issuer not in inner.verifier.issuers:
+            raise ValueError(f"the bearer authenticator does not trust {issuer!r}")
+        self.inner = inner
+        self.issuer = issuer
+        self.revocation = revocation
+
+    def is_present(self, request: RequestView) -> bool:
+        """True when the request carries a JWT-shaped bearer token."""
+        return self.inner.is_present(request)
+
+    async def authenticate(self, request: RequestView) -> Identity:
+        """Verify the token; for authgate's own, also the deny-list, then map the caller.
+
+        Raises:
+            InvalidCredentials: any failure, revoked included, with the same body.
+            RevocationUnavailable: the shared deny-list cannot answer (503).
+        """
+        identity = await self.inner.authenticate(request)
+        if identity.claims.get("iss") != self.issuer:
+            return identity
+        jti = identity.claims.get("jti")
+        if type(jti) is not str or await self.revocation.is_revoked(jti):
+            raise invalid_token("revoked")
+        return identity_from_access_token(identity)
+
+    async def aclose(self) -> None:
+        """Close the inner authenticator's HTTP client, if it owns one."""
+        await self.inner.aclose()
