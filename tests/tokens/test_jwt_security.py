@@ -519,3 +519,29 @@ def test_pyjwt_rejects_what_we_reject_for_alg_none() -> None:
     with pytest.raises(jwt.InvalidTokenError):
         jwt.decode(unsigned, EC_KEY.public_key(), algorithms=["ES256"], audience="api")
     reject(unsigned)
+
+
+# --- the validated-header cache --------------------------------------------------------
+
+
+def test_header_cache_never_skips_signature_or_claims() -> None:
+    v, ring = verifier()
+    good = token("ES256")
+    v.verify_with(good, ring)  # its header segment is now cached
+    head, _payload, sig = good.split(".")
+    tampered = token("ES256", sub="someone-else").split(".")[1]
+    with pytest.raises(InvalidCredentials, match="bad signature"):
+        v.verify_with(f"{head}.{tampered}.{sig}", ring)
+    expired = token("ES256", exp=NOW - 3600)
+    assert expired.split(".")[0] == head  # same header segment, served from the cache
+    with pytest.raises(InvalidCredentials):
+        v.verify_with(expired, ring)
+
+
+def test_header_cache_keyed_by_exact_segment() -> None:
+    v, ring = verifier()
+    v.verify_with(token("ES256"), ring)
+    with pytest.raises(InvalidCredentials):
+        v.verify_with(token("ES256", header={"jku": "https://evil.example/jwks"}), ring)
+    with pytest.raises(InvalidCredentials):
+        v.verify_with(token("ES256", header={"crit": ["exp"]}), ring)

@@ -55,7 +55,9 @@ __all__ = [
 #: Default cap on the token length (bytes); bigger tokens are refused before parsing.
 DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
 
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+# header and signature non-empty, payload may be empty; base64url alphabet only
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+")
+_HEADER_CACHE_SIZE = 1024
 _FORBIDDEN_HEADERS = ("jwk", "jku", "x5u", "x5c", "b64", "cty", "zip", "enc")
 _MAX_KID_LENGTH = 256
 _UNDERSTOOD_CRIT: frozenset[str] = frozenset()
@@ -177,12 +179,31 @@ def _check_typ(header: dict[str, Any], issuer: IssuerConfig) -> None:
     raise invalid_token(f"typ {media[:32]!r} is not an access token")
 
 
-def parse_jws(token: str, max_bytes: int) -> tuple[dict[str, Any], tuple[bytes, bytes, bytes]]:
+def _malformed_reason(token: str) -> str:
+    """Why a token failed the compact-shape check (for the audit log only)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return "not a three-segment JWS"
+    if not parts[2]:
+        return "empty signature"
+    if not parts[0]:
+        return "empty header"
+    return "a segment is not base64url"
+
+
+def parse_jws(
+    token: str,
+    max_bytes: int,
+    header_cache: dict[bytes, dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], tuple[bytes, bytes, bytes]]:
     """Steps 1-3 for any compact JWS: size, shape, header JSON and header policy.
 
     Args:
         token: the compact serialization.
         max_bytes: the size cap.
+        header_cache: validated headers by their exact encoded segment. Tokens of one
+            issuer share a header segment, so its decoding and policy checks run once;
+            a cached header is returned as is and must not be modified.
 
     Returns:
         The header and the three raw segments.
@@ -194,18 +215,17 @@ def parse_jws(token: str, max_bytes: int) -> tuple[dict[str, Any], tuple[bytes, 
         raise invalid_token("token larger than the cap")
     if not token.isascii():
         raise invalid_token("token is not ASCII")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise invalid_token("not a three-segment JWS")
-    if not all(_SEGMENT.fullmatch(p) for p in parts):
-        raise invalid_token("a segment is not base64url")
-    h, p, s = (x.encode("ascii") for x in parts)
-    if not s:
-        raise invalid_token("empty signature")
-    if not h:
-        raise invalid_token("empty header")
-    header = decode_json_object(h, "header")
-    _check_header(header)
+    if _COMPACT.fullmatch(token) is None:
+        raise invalid_token(_malformed_reason(token))
+    h, p, s = (x.encode("ascii") for x in token.split("."))
+    header = header_cache.get(h) if header_cache is not None else None
+    if header is None:
+        header = decode_json_object(h, "header")
+        _check_header(header)
+        if header_cache is not None:
+            if len(header_cache) >= _HEADER_CACHE_SIZE:
+                header_cache.clear()
+            header_cache[h] = header
     return header, (h, p, s)
 
 
@@ -298,6 +318,7 @@ class TokenVerifier:
         self._clock = clock
         self.max_token_bytes = max_token_bytes
         self.cache = cache
+        self._headers: dict[bytes, dict[str, Any]] = {}
 
     @property
     def issuers(self) -> dict[str, IssuerConfig]:
@@ -316,7 +337,7 @@ class TokenVerifier:
         Raises:
             InvalidCredentials: the token is malformed, too large, or from an unknown issuer.
         """
-        header, (h, p, s) = parse_jws(token, self.max_token_bytes)
+        header, (h, p, s) = parse_jws(token, self.max_token_bytes, self._headers)
         claims = decode_json_object(p, "payload")
         iss = claims.get("iss")
         issuer = self._issuers.get(iss) if type(iss) is str else None
