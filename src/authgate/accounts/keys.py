@@ -30,6 +30,7 @@ from authgate.errors import Conflict, InvalidRequest, InvalidScope, NotFound
 from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
+from authgate.timefmt import iso_utc
 
 __all__ = ["KEY_TYPES", "SESSION_TOKEN_PREFIX", "IssuedKey", "KeyService", "KeyView"]
 
@@ -37,10 +38,6 @@ SESSION_TOKEN_PREFIX = "agt_"  # noqa: S105 - a prefix, not a secret
 
 KeyType = Literal["api-key", "key-pair"]
 KEY_TYPES: tuple[KeyType, ...] = ("api-key", "key-pair")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +91,10 @@ class KeyView:
             "user": self.user,
             "scopes": self.scopes,
             "status": self.status(),
-            "created_at": _iso(self.created_at),
-            "expires_at": _iso(self.expires_at),
-            "revoked_at": _iso(self.revoked_at),
-            "last_used_at": _iso(self.last_used_at),
+            "created_at": iso_utc(self.created_at),
+            "expires_at": iso_utc(self.expires_at),
+            "revoked_at": iso_utc(self.revoked_at),
+            "last_used_at": iso_utc(self.last_used_at),
             "rotated_from": self.rotated_from,
         }
 
@@ -126,7 +123,7 @@ class IssuedKey:
             prefix=self.view.prefix,
             name=self.view.name,
             scopes=self.view.scopes,
-            expires_at=_iso(self.view.expires_at),
+            expires_at=iso_utc(self.view.expires_at),
         )
         return out
 

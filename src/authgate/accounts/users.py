@@ -18,16 +18,13 @@ from authgate.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import User
+from authgate.timefmt import iso_utc
 
 __all__ = ["UserService", "UserView", "is_admin"]
 
 
 def is_admin(actor: Identity) -> bool:
     return "admin" in actor.roles
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,7 @@ class UserView:
             "role": self.role,
             "scopes": self.scopes,
             "disabled": self.disabled,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_utc(self.created_at),
             "has_password": self.has_password,
         }
 

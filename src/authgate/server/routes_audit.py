@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from sqlalchemy import or_, select
 from authgate.accounts.users import is_admin
 from authgate.server.deps import Caller, Rt
 from authgate.store.models import AuditEvent
+from authgate.timefmt import iso_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 def _event_json(e: AuditEvent) -> dict[str, Any]:
     return {
         "id": e.id,
-        "at": e.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "at": iso_utc(e.at),
         "event": e.event,
         "outcome": e.outcome,
         "actor": e.actor,

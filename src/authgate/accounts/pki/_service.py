@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,14 +25,11 @@ from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_pki import ClientCertificate, PublicKey
+from authgate.timefmt import iso_utc
 
 from ._validation import certificate_facts, validate_key_id, validate_public_key
 
 __all__ = ["CertificateView", "PkiService", "PublicKeyView"]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +69,8 @@ class PublicKeyView:
             "user": self.user,
             "status": "revoked" if self.revoked_at else "active",
             "public_key_pem": self.public_key_pem,
-            "created_at": _iso(self.created_at),
-            "revoked_at": _iso(self.revoked_at),
+            "created_at": iso_utc(self.created_at),
+            "revoked_at": iso_utc(self.revoked_at),
         }
 
 
@@ -123,11 +120,14 @@ class CertificateView:
             "name": self.name,
             "user": self.user,
             "status": self.status(),
-            "not_before": _iso(self.not_before),
-            "not_after": _iso(self.not_after),
-            "created_at": _iso(self.created_at),
-            "revoked_at": _iso(self.revoked_at),
+            "not_before": iso_utc(self.not_before),
+            "not_after": iso_utc(self.not_after),
+            "created_at": iso_utc(self.created_at),
+            "revoked_at": iso_utc(self.revoked_at),
         }
+
+
+_M = TypeVar("_M", PublicKey, ClientCertificate)
 
 
 class PkiService:
@@ -187,39 +187,17 @@ class PkiService:
     async def list_public_keys(
         self, actor: Identity, *, user: str | None = None
     ) -> list[PublicKeyView]:
-        stmt = (
-            select(PublicKey, User.name)
-            .join(User, User.id == PublicKey.user_id)
-            .order_by(PublicKey.created_at, PublicKey.id)
-        )
-        owners = await self._scope(actor, user)
-        if owners is not None:
-            stmt = stmt.where(PublicKey.user_id == owners)
-        async with self._db.session() as s:
-            rows = (await s.execute(stmt)).all()
+        rows = await self._rows(PublicKey, actor, user)
         return [PublicKeyView.of(k, n) for k, n in rows]
 
     async def revoke_public_key(
         self, actor: Identity, id: str, *, client_ip: str | None = None
     ) -> PublicKeyView:
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(PublicKey, User.name)
-                    .join(User, User.id == PublicKey.user_id)
-                    .where(PublicKey.id == id)
-                )
-            ).first()
-        if row is None or not self._may_see(actor, row[0].user_id):
-            raise NotFound("no such public key")
-        key, user_name = row
-        if key.revoked_at is None:
-            key.revoked_at = self._now()
-            await self._mark_revoked(PublicKey, key.id, key.revoked_at)
-            view = PublicKeyView.of(key, user_name)
+        key, user_name, changed = await self._revoke(PublicKey, actor, id, "no such public key")
+        view = PublicKeyView.of(key, user_name)
+        if changed:
             await self._audit.emit(self._key_record("public_key.revoked", actor, view, client_ip))
-            return view
-        return PublicKeyView.of(key, user_name)
+        return view
 
     # -- certificates -------------------------------------------------------------------
 
@@ -264,39 +242,19 @@ class PkiService:
     async def list_certificates(
         self, actor: Identity, *, user: str | None = None
     ) -> list[CertificateView]:
-        stmt = (
-            select(ClientCertificate, User.name)
-            .join(User, User.id == ClientCertificate.user_id)
-            .order_by(ClientCertificate.created_at, ClientCertificate.id)
-        )
-        owners = await self._scope(actor, user)
-        if owners is not None:
-            stmt = stmt.where(ClientCertificate.user_id == owners)
-        async with self._db.session() as s:
-            rows = (await s.execute(stmt)).all()
+        rows = await self._rows(ClientCertificate, actor, user)
         return [CertificateView.of(c, n) for c, n in rows]
 
     async def revoke_certificate(
         self, actor: Identity, id: str, *, client_ip: str | None = None
     ) -> CertificateView:
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(ClientCertificate, User.name)
-                    .join(User, User.id == ClientCertificate.user_id)
-                    .where(ClientCertificate.id == id)
-                )
-            ).first()
-        if row is None or not self._may_see(actor, row[0].user_id):
-            raise NotFound("no such certificate")
-        cert, user_name = row
-        if cert.revoked_at is None:
-            cert.revoked_at = self._now()
-            await self._mark_revoked(ClientCertificate, cert.id, cert.revoked_at)
-            view = CertificateView.of(cert, user_name)
+        cert, user_name, changed = await self._revoke(
+            ClientCertificate, actor, id, "no such certificate"
+        )
+        view = CertificateView.of(cert, user_name)
+        if changed:
             await self._audit.emit(self._cert_record("certificate.revoked", actor, view, client_ip))
-            return view
-        return CertificateView.of(cert, user_name)
+        return view
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -308,9 +266,44 @@ class PkiService:
             raise Conflict(taken) from exc
         self._changed()  # a lookup that missed before may be cached as unknown
 
-    async def _mark_revoked(
-        self, model: type[PublicKey] | type[ClientCertificate], id: str, at: datetime
-    ) -> None:
+    async def _rows(self, model: type[_M], actor: Identity, user: str | None) -> list[Any]:
+        """``(row, owner name)`` pairs of ``model`` the actor may see, oldest first."""
+        stmt = (
+            select(model, User.name)
+            .join(User, User.id == model.user_id)
+            .order_by(model.created_at, model.id)
+        )
+        owners = await self._scope(actor, user)
+        if owners is not None:
+            stmt = stmt.where(model.user_id == owners)
+        async with self._db.session() as s:
+            return list((await s.execute(stmt)).all())
+
+    async def _revoke(
+        self, model: type[_M], actor: Identity, id: str, not_found: str
+    ) -> tuple[_M, str, bool]:
+        """Revoke one row the actor may see: ``(row, owner name, whether it changed)``.
+
+        Another user's row answers exactly like a missing one (404).
+        """
+        async with self._db.session() as s:
+            row = (
+                await s.execute(
+                    select(model, User.name)
+                    .join(User, User.id == model.user_id)
+                    .where(model.id == id)
+                )
+            ).first()
+        if row is None or not self._may_see(actor, row[0].user_id):
+            raise NotFound(not_found)
+        item, user_name = row[0], row[1]
+        if item.revoked_at is not None:
+            return item, user_name, False
+        item.revoked_at = self._now()
+        await self._mark_revoked(model, item.id, item.revoked_at)
+        return item, user_name, True
+
+    async def _mark_revoked(self, model: type[_M], id: str, at: datetime) -> None:
         async with self._db.session() as s, s.begin():
             await s.execute(
                 update(model)
