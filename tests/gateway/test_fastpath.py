@@ -81,3 +81,51 @@ async def test_failures_on_the_fast_path_still_audited(
         ).all()
     assert [f.detail["reason"] for f in failures] == ["duplicate x-api-key header"]
     assert failures[0].client_ip == "203.0.113.7"
+
+
+async def test_interleaved_duplicate_authorization_refused(
+    client: httpx2.AsyncClient, accounts: Accounts
+) -> None:
+    await accounts.user("k")
+    key = (await accounts.key("k"))["key"]
+    headers = [("Authorization", "Foo a"), ("X-API-Key", key), ("Authorization", "Foo b")]
+    r = await client.get("/v1/whoami", headers=headers)
+    assert r.status_code == 400 and "duplicate authorization" in r.json()["error_description"]
+
+
+async def test_api_key_with_any_authorization_header_is_two_credentials(
+    client: httpx2.AsyncClient, accounts: Accounts
+) -> None:
+    await accounts.user("alice")
+    await accounts.user("bob")
+    alice = (await accounts.key("alice"))["key"]
+    bob = (await accounts.key("bob"))["key"]
+    await _warm(client, {"X-API-Key": alice})
+    for auth in (f"Bearer {bob}", "Bearer garbage", f"ApiKey {bob}"):
+        r = await client.get("/v1/whoami", headers={"X-API-Key": alice, "Authorization": auth})
+        assert r.status_code == 400, auth
+
+
+async def test_shortcut_answers_exactly_as_the_chain_for_credential_queries(
+    client: httpx2.AsyncClient, accounts: Accounts
+) -> None:
+    await accounts.user("q")
+    key = (await accounts.key("q"))["key"]
+    queries = (
+        "?oauth_signature=1",
+        "?OAUTH_SIGNATURE=1",
+        "?oauth%5Fsignature=1",
+        "?x=oauth_signature&oauth%5Fsignature=1",
+        "?X-Amz-Signature=abc",
+        "?x=oauth_signature",
+    )
+    cold = [
+        (await client.get("/v1/whoami" + q, headers={"X-API-Key": key})).status_code
+        for q in queries
+    ]
+    await _warm(client, {"X-API-Key": key})
+    for q, before in zip(queries, cold, strict=True):
+        after = (await client.get("/v1/whoami" + q, headers={"X-API-Key": key})).status_code
+        assert after == before, q
+    assert cold[0] == 400  # an OAuth 1.0a signature in the query is a second credential
+    assert cold[-1] == 200  # a value that merely names a parameter is not one

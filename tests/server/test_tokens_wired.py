@@ -30,3 +30,13 @@ async def test_exchange_whoami_and_revocation(
     assert (await client.get("/v1/whoami", headers=bearer)).status_code == 401
     r = await client.post("/auth/refresh", json={"refresh_token": body["refresh_token"]})
     assert r.status_code == 401
+
+
+async def test_lone_surrogates_are_a_400_not_a_500(client: httpx2.AsyncClient) -> None:
+    for body in (
+        '{"api_key":"\\ud800","api_secret":"x"}',
+        '{"api_key":"agp_x","api_secret":"\\udfff"}',
+    ):
+        r = await client.post("/auth", content=body, headers={"content-type": "application/json"})
+        assert r.status_code in (400, 401), body
+        assert r.json()["error"] in ("invalid_request", "invalid_token")

@@ -33,7 +33,8 @@ class Digester:
             base = hmac.new(self._key, purpose.encode() + b"\0", hashlib.sha256)
             self._bases[purpose] = base
         h = base.copy()
-        h.update(value.encode("utf-8", "surrogateescape"))
+        # surrogatepass: any str digests (lone surrogates from JSON included), never raises
+        h.update(value.encode("utf-8", "surrogatepass"))
         return str(h.hexdigest())
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import AuthError, InvalidRequest, PayloadTooLarge, render
@@ -87,7 +88,7 @@ class AuthMiddleware:
         self.verified = verified
         self._credential = frozenset(h.encode() for h in chain.credential_headers)
         self._single = self._credential | {b"host"}
-        self._params = tuple(p.encode() + b"=" for p in chain.credential_params)
+        self._params = frozenset(chain.credential_params)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,6 +103,7 @@ class AuthMiddleware:
                 credential is not None
                 and self.verified is not None
                 and self._no_query_credential(scope.get("query_string", b""))
+                and not tls_client_chain(scope)  # a client certificate is a credential too
             ):
                 cache_key = self.verified.key(*credential)
                 identity = self.verified.get(cache_key)
@@ -150,30 +152,28 @@ class AuthMiddleware:
         (413). Returns the credential header when it is the only one, else None.
         """
         found: tuple[bytes, bytes] | None = None
-        count = 0
-        seen_host = False
+        seen: set[bytes] = set()
         for name, value in raw:
             name = name.lower()
             if name not in self._single:
                 continue
+            if name in seen:  # any repeat, also when other headers stand in between
+                raise InvalidRequest(f"duplicate {name.decode()} header")
+            seen.add(name)
             if name == b"host":
-                if seen_host:
-                    raise InvalidRequest("duplicate host header")
-                seen_host = True
                 continue
             if len(value) > self.max_credential_length:
                 raise PayloadTooLarge("credential header too large")
-            if found is not None and found[0] == name:
-                raise InvalidRequest(f"duplicate {name.decode()} header")
             found = (name, value)
-            count += 1
-        return found if count == 1 else None
+        return found if len(seen - {b"host"}) == 1 else None
 
     def _no_query_credential(self, query: bytes) -> bool:
+        """No query parameter that may carry a credential (names decoded as the schemes
+        decode them: ``oauth%5Fsignature`` is ``oauth_signature``)."""
         if not query or not self._params:
             return True
-        lowered = query.lower()
-        return not any(p in lowered for p in self._params)
+        names = {k.lower() for k, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)}
+        return names.isdisjoint(self._params)
 
     def _client_ip(self, scope: Scope, peer: str | None) -> str | None:
         if not self.proxies.enabled:

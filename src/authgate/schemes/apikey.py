@@ -48,9 +48,13 @@ class ApiKeyAuthenticator:
     def extract(self, request: RequestView) -> str | None:
         """The presented key, or None when this scheme's credentials are absent."""
         value = request.headers.get(self._header)
-        if value is not None:
-            return value.strip()
         auth = request.headers.get("authorization")
+        if value is not None:
+            if auth is not None:
+                # the key and whatever Authorization carries are two credentials: an
+                # upstream reading Authorization would act for someone we did not check
+                raise InvalidRequest("more than one credential presented: send exactly one")
+            return value.strip()
         if auth is not None:
             scheme, _, credential = auth.strip().partition(" ")
             scheme = scheme.lower()

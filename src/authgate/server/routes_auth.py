@@ -59,6 +59,10 @@ def _string(body: dict[str, Any], name: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or not value or len(value) > _MAX_FIELD:
         raise InvalidRequest(f"{name} must be a non-empty string of at most {_MAX_FIELD}.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from "\ud800" in the JSON
+        raise InvalidRequest(f"{name} is not valid Unicode.") from exc
     return value
 
 
