@@ -212,3 +212,42 @@ async def test_revoked_key_retries_do_not_reach_the_database(
     for _ in range(3):
         assert (await client.get("/v1/whoami", headers=h)).status_code == 401
     assert loads == []
+
+
+async def test_revocation_during_an_in_flight_lookup_is_not_cached_away(
+    runtime: Runtime, alice_key: dict[str, object]
+) -> None:
+    """A lookup that read the key before a revocation must not cache what it read."""
+    resolver = runtime.resolver
+    real = resolver._load
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(*args: object) -> object:
+        row = await real(*args)  # type: ignore[arg-type]
+        started.set()
+        await release.wait()  # the revocation lands here, after the row was read
+        return row
+
+    resolver._load = slow  # type: ignore[method-assign]
+    lookup = asyncio.ensure_future(resolver.resolve_api_key(str(alice_key["key"])))
+    await started.wait()
+    await runtime.keys.revoke(LOCAL_ADMIN, str(alice_key["id"]))
+    release.set()
+    await lookup  # this one request raced the revocation; it may pass
+    resolver._load = real  # type: ignore[method-assign]
+    assert await resolver.resolve_api_key(str(alice_key["key"])) is None
+
+
+def test_identity_shortcut_ignores_results_from_before_a_clear() -> None:
+    from authgate.crypto.digest import Digester
+    from authgate.gateway.fastpath import VerifiedIdentityCache
+    from authgate.identity import Identity
+
+    cache = VerifiedIdentityCache(Digester(b"k" * 32))
+    key = cache.key(b"x-api-key", b"agk_x")
+    epoch = cache.epoch
+    cache.clear()  # e.g. a revocation while the request was being verified
+    cache.put(key, Identity(subject="s", principal_id="p", scheme="apikey"), epoch=epoch)
+    assert cache.get(key) is None
+    cache.put(key, Identity(subject="s", principal_id="p", scheme="apikey"), epoch=cache.epoch)
+    assert cache.get(key) is not None

@@ -103,6 +103,9 @@ class StoreResolver:
         self.passwords: CredentialCache[Identity] = CredentialCache(ttl, max_entries)
         self.unknown = NegativeCache()
         self._listeners: list[Callable[[], None]] = []
+        # bumped by every invalidation: a lookup that started before one must not cache
+        # what it read (the credential may have been revoked while it waited)
+        self.epoch = 0
 
     # -- invalidation (called by the services on this instance, and by the bus) -------
 
@@ -128,6 +131,7 @@ class StoreResolver:
         self._listeners.append(listener)
 
     def _notify(self) -> None:
+        self.epoch += 1
         for listener in self._listeners:
             listener()
 
@@ -141,12 +145,14 @@ class StoreResolver:
         if hit is None:
             if digest in self.unknown or not is_well_formed(key, API_KEY_PREFIX):
                 return None
+            epoch = self.epoch
             row = await self._load(digest, "api-key")
             if row is None:
                 return None
             cred, user = row
             hit = _Verified(self._identity(cred, user, "apikey"), _ts(cred.expires_at))
-            self.keys.put(digest, hit, principal_id=user.id, credential_id=cred.id)
+            if epoch == self.epoch:
+                self.keys.put(digest, hit, principal_id=user.id, credential_id=cred.id)
         if hit.expires_at <= self._clock():
             return None
         self._usage.touch(hit.identity.credential_id or "")
@@ -165,6 +171,7 @@ class StoreResolver:
             if digest in self.unknown or not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
                 return None
             types = ("key-pair", "session") if allow_session else ("key-pair",)
+            epoch = self.epoch
             row = await self._load(digest, *types)
             if row is None:
                 return None
@@ -179,7 +186,8 @@ class StoreResolver:
             hit = _VerifiedPair(
                 KeyPairCredential(key, Secret(secret), identity), _ts(cred.expires_at)
             )
-            self.pairs.put(digest, hit, principal_id=user.id, credential_id=cred.id)
+            if epoch == self.epoch:
+                self.pairs.put(digest, hit, principal_id=user.id, credential_id=cred.id)
         if hit.expires_at <= self._clock():
             return None
         self._usage.touch(hit.credential.identity.credential_id or "")
@@ -192,6 +200,7 @@ class StoreResolver:
         hit = self.passwords.get(cache_key)
         if hit is not None:
             return hit
+        epoch = self.epoch
         async with self._db.session() as s:
             user = await s.scalar(select(User).where(User.name == username))
         stored = user.password_hash if user is not None and not user.disabled else None
@@ -207,7 +216,8 @@ class StoreResolver:
             scopes=tuple(user.scopes),
             roles=(user.role,),
         )
-        self.passwords.put(cache_key, identity, principal_id=user.id, credential_id=None)
+        if epoch == self.epoch:
+            self.passwords.put(cache_key, identity, principal_id=user.id, credential_id=None)
         return identity
 
     # -- helpers ------------------------------------------------------------------------

@@ -34,6 +34,9 @@ class VerifiedIdentityCache:
         self._max = max_entries
         self._clock = clock
         self._entries: dict[str, tuple[Identity, float]] = {}
+        # bumped by every clear(): a verification that started before an invalidation
+        # must not store its (possibly stale) result after it
+        self.epoch = 0
 
     def key(self, header: bytes, value: bytes) -> str:
         return self._digester.digest(value.decode("latin-1"), purpose="hdr:" + header.decode())
@@ -47,8 +50,9 @@ class VerifiedIdentityCache:
             return None
         return entry[0]
 
-    def put(self, key: str, identity: Identity) -> None:
-        if self._ttl <= 0 or self._max <= 0:
+    def put(self, key: str, identity: Identity, *, epoch: int) -> None:
+        """Store ``identity`` unless the cache was cleared since ``epoch`` was read."""
+        if self._ttl <= 0 or self._max <= 0 or epoch != self.epoch:
             return
         deadline = self._clock() + self._ttl
         if identity.expires_at is not None:
@@ -58,6 +62,7 @@ class VerifiedIdentityCache:
         self._entries[key] = (identity, deadline)
 
     def clear(self) -> None:
+        self.epoch += 1
         self._entries.clear()
 
     def __len__(self) -> int:

@@ -127,6 +127,7 @@ class AuthMiddleware:
                 peer=peer,
                 tls_client_chain=tls_client_chain(scope) if "extensions" in scope else (),
             )
+            epoch = self.verified.epoch if self.verified is not None else 0
             scheme = self.chain.select(view)
             identity = None
             if scheme is not None:
@@ -136,7 +137,7 @@ class AuthMiddleware:
                     receive = _replay(body, receive)
                 identity = await scheme.authenticate(view)
                 if cache_key is not None and scheme.cacheable and self.verified is not None:
-                    self.verified.put(cache_key, identity)
+                    self.verified.put(cache_key, identity, epoch=epoch)
         except AuthError as error:
             await self._audit_failure(error, scope, self._client_ip(scope, peer))
             await send_error(send, error)
