@@ -156,3 +156,24 @@ async def test_weak_hash_upgraded_on_login(
     async with runtime.db.session() as s:
         stored = await s.scalar(select(User.password_hash).where(User.name == "old"))
     assert stored != weak and not runtime.hasher.needs_rehash(stored or "")
+
+
+async def test_password_hashing_runs_off_the_event_loop(
+    client: httpx2.AsyncClient,
+    accounts: Accounts,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    await accounts.user("th", password="thread password")
+    threads = []
+    real = runtime.hasher.verify
+
+    def spy(*args: object) -> bool:
+        threads.append(threading.get_ident())
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime.hasher, "verify", spy)
+    await client.get("/v1/whoami", headers=basic("th", "wrong password"))
+    assert threads and threads[0] != threading.get_ident()

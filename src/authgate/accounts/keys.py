@@ -251,11 +251,12 @@ class KeyService:
                     .values(revoked_at=cred.revoked_at)
                 )
             self._changed(cred.id)
-            if self.after_revoke is not None:
-                await self.after_revoke(cred.id)
             view = KeyView.of(cred, user_name)
             await self._audit.emit(self._record("key.revoked", actor, view, client_ip))
-            return view
+        # Also when already revoked: if denying its tokens failed last time (shared
+        # deny-list unreachable), a retry of the revocation finishes the job.
+        if self.after_revoke is not None:
+            await self.after_revoke(cred.id)
         return KeyView.of(cred, user_name)
 
     async def rotate(
@@ -292,12 +293,12 @@ class KeyService:
                 values = {"expires_at": min(old.expires_at, old_end) if old.expires_at else old_end}
             await s.execute(update(Credential).where(Credential.id == old.id).values(**values))
         self._changed(old.id)
-        if grace == timedelta(0) and self.after_revoke is not None:
-            await self.after_revoke(old.id)
         view = KeyView.of(new, user_name)
         record = self._record("key.rotated", actor, view, client_ip)
         record.detail.update(rotated_from=old.id, grace_seconds=int(grace.total_seconds()))
         await self._audit.emit(record)
+        if grace == timedelta(0) and self.after_revoke is not None:
+            await self.after_revoke(old.id)
         return IssuedKey(view, key, secret)
 
     # -- helpers -----------------------------------------------------------------------

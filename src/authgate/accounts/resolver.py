@@ -9,6 +9,7 @@ database twice.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hmac
 import time
@@ -91,6 +92,7 @@ class StoreResolver:
         ttl: float = 10.0,
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.time,
+        max_concurrent_hashes: int = 2,
     ) -> None:
         self._db = db
         self._digester = digester
@@ -103,6 +105,7 @@ class StoreResolver:
         self.passwords: CredentialCache[Identity] = CredentialCache(ttl, max_entries)
         self.unknown = NegativeCache()
         self._listeners: list[Callable[[], None]] = []
+        self._hashing = asyncio.Semaphore(max_concurrent_hashes)
         # bumped by every invalidation: a lookup that started before one must not cache
         # what it read (the credential may have been revoked while it waited)
         self.epoch = 0
@@ -204,8 +207,12 @@ class StoreResolver:
         async with self._db.session() as s:
             user = await s.scalar(select(User).where(User.name == username))
         stored = user.password_hash if user is not None and not user.disabled else None
-        # always one argon2 verification, so unknown users cost the same as wrong passwords
-        if not self._hasher.verify(stored, password) or user is None or stored is None:
+        # always one argon2 verification, so unknown users cost the same as wrong passwords;
+        # in a worker thread (it takes ~70 ms and 32 MiB) and at most a few at a time, so
+        # a flood of wrong passwords cannot stall every other request on this instance
+        async with self._hashing:
+            ok = await asyncio.to_thread(self._hasher.verify, stored, password)
+        if not ok or user is None or stored is None:
             return None
         if self._hasher.needs_rehash(stored):
             await self._rehash(user.id, password)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +69,7 @@ class UserService:
         self._hasher = hasher
         self._audit = audit
         self._changed = on_principal_changed
+        self.after_disable: Callable[[str], Awaitable[object]] | None = None
 
     async def create(
         self,
@@ -142,6 +143,8 @@ class UserService:
             )
         self._changed(user.id)
         await self._record("user.disabled", actor, user.id, client_ip, {"name": name})
+        if self.after_disable is not None:
+            await self.after_disable(user.id)  # e.g. revoke the tokens issued to the user
         user.disabled = True
         return UserView.of(user)
 

@@ -14,6 +14,7 @@ import hmac
 from authgate.crypto.keys import KEY_PAIR_KEY_PREFIX
 from authgate.errors import InvalidCredentials
 from authgate.identity import Identity
+from authgate.mfa.throttle import TotpThrottle
 from authgate.schemes.base import CredentialResolver, RequestView
 
 __all__ = ["BasicAuthenticator", "parse_basic"]
@@ -45,8 +46,9 @@ class BasicAuthenticator:
     credential_params: tuple[str, ...] = ()
     challenge = 'Basic realm="authgate", charset="UTF-8"'
 
-    def __init__(self, resolver: CredentialResolver) -> None:
+    def __init__(self, resolver: CredentialResolver, throttle: TotpThrottle | None = None) -> None:
         self._resolver = resolver
+        self._throttle = throttle
 
     def is_present(self, request: RequestView) -> bool:
         auth = request.headers.get("authorization")
@@ -54,14 +56,14 @@ class BasicAuthenticator:
 
     async def authenticate(self, request: RequestView) -> Identity:
         parsed = parse_basic(request.headers.get("authorization") or "")
-        identity = await self._verify(*parsed) if parsed else None
+        identity = await self._verify(*parsed, request.client_ip) if parsed else None
         if identity is None:
             raise InvalidCredentials(
                 reason="basic credentials rejected", challenges=[self.challenge]
             )
         return identity
 
-    async def _verify(self, user: str, password: str) -> Identity | None:
+    async def _verify(self, user: str, password: str, client_ip: str | None) -> Identity | None:
         if user.startswith(KEY_PAIR_KEY_PREFIX):
             pair = await self._resolver.resolve_key_pair(user)
             if pair is None or not hmac.compare_digest(
@@ -69,4 +71,14 @@ class BasicAuthenticator:
             ):
                 return None
             return dataclasses.replace(pair.identity, scheme="basic")
-        return await self._resolver.resolve_password(user, password)
+        if self._throttle is None:
+            return await self._resolver.resolve_password(user, password)
+        # Failed logins are counted per account (across IPs) and per IP; a throttled
+        # attempt gets the same 401 as a wrong password and costs no hashing.
+        account = user.lower()[:128]
+        if not (await self._throttle.acquire(account, client_ip)).allowed:
+            return None
+        identity = await self._resolver.resolve_password(user, password)
+        if identity is not None:
+            await self._throttle.succeeded(account, client_ip)
+        return identity

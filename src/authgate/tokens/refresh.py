@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import generate_key, is_well_formed
@@ -268,13 +268,17 @@ class RefreshTokenService:
     async def revoke_credential(self, credential_id: str) -> int:
         """Revoke every family obtained with a key pair (call when it is revoked or rotated
         without grace), denying their access tokens too; returns how many were denied."""
+        return await self._revoke_families(RefreshTokenRecord.credential_id == credential_id)
+
+    async def revoke_user(self, user_id: str) -> int:
+        """Revoke every family of a user (call when the user is disabled), denying their
+        access tokens too; returns how many were denied."""
+        return await self._revoke_families(RefreshTokenRecord.user_id == user_id)
+
+    async def _revoke_families(self, condition: ColumnElement[bool]) -> int:
         async with self._db.session() as s:
             families = (
-                await s.scalars(
-                    select(RefreshTokenRecord.family_id)
-                    .where(RefreshTokenRecord.credential_id == credential_id)
-                    .distinct()
-                )
+                await s.scalars(select(RefreshTokenRecord.family_id).where(condition).distinct())
             ).all()
         denied = 0
         for family_id in families:
