@@ -27,6 +27,9 @@ from authgate.gateway.proxies import TrustedProxies
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
+from authgate.oauth.chain import OAuthAwareChain
+from authgate.oauth.clients import ClientCache, ClientService
+from authgate.oauth.server import OAuthServer
 from authgate.replay import MemoryReplayCache, ReplayCache
 from authgate.schemes.anonymous import AnonymousAuthenticator
 from authgate.schemes.apikey import ApiKeyAuthenticator
@@ -61,6 +64,7 @@ def build_schemes(
     sigv4_credentials: SigV4Credentials | None = None,
     pki: PkiResolver | None = None,
     tokens: TokenServices | None = None,
+    login_throttle: TotpThrottle | None = None,
 ) -> list[Authenticator]:
     """The enabled schemes in chain order, wired to the store and the replay cache."""
     out: list[Authenticator] = []
@@ -76,7 +80,7 @@ def build_schemes(
                 )
             )
         elif name == "basic" and settings.basic_enabled:
-            out.append(BasicAuthenticator(resolver))
+            out.append(BasicAuthenticator(resolver, login_throttle))
         elif name == "bearer" and tokens is not None:
             out.append(tokens.bearer_authenticator(settings.issuers))
         elif name == "bearer" and settings.issuers:
@@ -144,6 +148,7 @@ class Runtime:
     pki_resolver: PkiResolver
     mfa: MfaService
     tokens: TokenServices
+    oauth: OAuthServer
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -205,7 +210,13 @@ class Runtime:
         pki_resolver = PkiResolver(
             db, ttl=settings.credential_cache_ttl, max_entries=settings.credential_cache_size
         )
-        pki = PkiService(db, users, audit, on_changed=pki_resolver.invalidate)
+
+        def pki_changed() -> None:
+            pki_resolver.invalidate()
+            if bus is not None:  # other instances drop their cached keys/certificates too
+                bus.notify("all", "")
+
+        pki = PkiService(db, users, audit, on_changed=pki_changed)
         resolver.on_invalidate(pki_resolver.invalidate)  # a disabled user drops keys/certs too
         tokens = await TokenServices.open(
             token_config(settings),
@@ -216,15 +227,35 @@ class Runtime:
             redis=redis,
         )
         keys.after_revoke = tokens.refresh.revoke_credential  # its tokens die with the key
+        users.after_disable = tokens.refresh.revoke_user  # and with the user
         sigv4 = SigV4Credentials(resolver, keys.session_token)
-        schemes = build_schemes(settings, resolver, replay, sigv4, pki_resolver, tokens)
-        chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
+        schemes = build_schemes(
+            settings,
+            resolver,
+            replay,
+            sigv4,
+            pki_resolver,
+            tokens,
+            TotpThrottle(MemoryThrottleStore(time.time), time.time),
+        )
+        # OAuthAwareChain: /oauth/token, /revoke, /introspect authenticate clients themselves
+        chain: SchemeChain = OAuthAwareChain(
+            schemes, extra_credential_headers=[settings.api_key_header]
+        )
         verified = VerifiedIdentityCache(
             secrets.digester,
             ttl=settings.credential_cache_ttl,
             max_entries=settings.credential_cache_size,
         )
         resolver.on_invalidate(verified.clear)
+        client_cache = ClientCache(
+            ttl=settings.credential_cache_ttl, max_entries=settings.credential_cache_size
+        )
+        resolver.on_invalidate(client_cache.clear)  # a remote change may concern a client
+        clients = ClientService(
+            db, secrets.digester, users, audit, cache=client_cache, on_changed=credential_changed
+        )
+        oauth = OAuthServer(clients, tokens, replay, db)
         return cls(
             settings,
             db,
@@ -248,6 +279,7 @@ class Runtime:
                 issuer=settings.mfa_issuer,
             ),
             tokens,
+            oauth,
             redis,
             bus,
         )

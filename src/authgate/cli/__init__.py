@@ -1,9 +1,11 @@
 """The ``authgate`` command line."""
 
 from authgate.cli.app import app, main
+from authgate.cli.clients import clients_app
 from authgate.cli.pki import certs_app, public_keys_app
 
 app.add_typer(certs_app, name="certs")
 app.add_typer(public_keys_app, name="public-keys")
+app.add_typer(clients_app, name="clients")
 
 __all__ = ["app", "main"]

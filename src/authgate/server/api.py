@@ -14,8 +14,10 @@ from authgate.errors import AuthError, InvalidRequest, NotFound, render
 from authgate.server import (
     routes_audit,
     routes_auth,
+    routes_clients,
     routes_keys,
     routes_mfa,
+    routes_oauth,
     routes_pki,
     routes_users,
 )
@@ -97,4 +99,6 @@ def create_api() -> FastAPI:
     api.include_router(routes_mfa.router)
     api.include_router(routes_pki.router)
     api.include_router(routes_auth.router)
+    api.include_router(routes_clients.router)
+    api.include_router(routes_oauth.router)
     return api

@@ -1,0 +1,85 @@
+"""Token-endpoint decisions, sans-I/O: which grant, which client, which scopes.
+
+RFC 6749 §4.4 (client credentials: confidential clients only, §4.4.3 no refresh token),
+§6 (refresh: the new scope must not exceed the original, the token is bound to its
+client), §3.3 (``scope`` is a space-delimited list; omitted → the client's default, here
+all its registered scopes), §5.2 (error codes); RFC 9700 §2.4 (no resource owner password
+credentials grant) and §2.1.2 (no implicit grant); RFC 8628 §3.4 (device grant type URN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from authgate.errors import InvalidRequest
+from authgate.oauth.clients import ClientRecord
+from authgate.oauth.errors import InvalidTokenScope, UnauthorizedClient, UnsupportedGrantType
+from authgate.oauth.registration import DEVICE_CODE_GRANT
+
+__all__ = [
+    "IMPLEMENTED_GRANTS",
+    "REFUSED_GRANTS",
+    "check_grant_allowed",
+    "parse_scope",
+    "resolve_scopes",
+    "select_grant",
+]
+
+#: Grants ``/oauth/token`` serves today.
+IMPLEMENTED_GRANTS: tuple[str, ...] = ("client_credentials", "refresh_token")
+#: Grants refused on purpose, forever (RFC 9700 §2.4; ``implicit`` is not a grant_type but
+#: some clients send it) or until implemented (``authorization_code``, the device grant).
+REFUSED_GRANTS: tuple[str, ...] = ("password", "implicit", "authorization_code", DEVICE_CODE_GRANT)
+_MAX_SCOPE_TOKENS = 64
+
+
+def select_grant(grant_type: str | None) -> str:
+    """The grant to run.
+
+    Raises:
+        InvalidRequest: no ``grant_type``.
+        UnsupportedGrantType: password, implicit, not yet implemented, or unknown.
+    """
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required.")
+    if grant_type in IMPLEMENTED_GRANTS:
+        return grant_type
+    raise UnsupportedGrantType(reason=f"grant_type {grant_type[:60]!r}")
+
+
+def check_grant_allowed(client: ClientRecord, grant: str) -> None:
+    """Raise :class:`UnauthorizedClient` unless ``client`` is registered for ``grant``."""
+    if grant not in client.grants:
+        raise UnauthorizedClient(reason=f"{client.client_id} not registered for {grant}")
+    if grant == "client_credentials" and client.public:
+        raise UnauthorizedClient(reason="public client asked for client_credentials")
+
+
+def parse_scope(scope: str | None) -> tuple[str, ...] | None:
+    """The ``scope`` parameter as a tuple (None when omitted), deduplicated, in order.
+
+    Raises:
+        InvalidTokenScope: malformed (RFC 6749 §3.3 scope-token syntax) or too many.
+    """
+    if scope is None:
+        return None
+    tokens = scope.split(" ")
+    if len(tokens) > _MAX_SCOPE_TOKENS or any(
+        not t or any(c in '"\\' or not 0x21 <= ord(c) <= 0x7E for c in t) for t in tokens
+    ):
+        raise InvalidTokenScope("The scope parameter is malformed.")
+    return tuple(dict.fromkeys(tokens))
+
+
+def resolve_scopes(requested: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The scopes to grant: ``requested`` when all are allowed, else all of ``allowed``.
+
+    Raises:
+        InvalidTokenScope: a requested scope is not allowed (never silently narrowed).
+    """
+    if requested is None:
+        return tuple(allowed)
+    extra = [s for s in requested if s not in allowed]
+    if extra:
+        raise InvalidTokenScope(reason=f"not allowed: {' '.join(extra)[:200]}")
+    return tuple(requested)

@@ -1,0 +1,285 @@
+"""The OAuth 2.0 endpoints' logic over the stores: token, introspection, revocation.
+
+RFC 6749 §4.4 (client credentials), §6 (refresh), §5.1 (token response), §5.2 (errors);
+RFC 7662 §2 (introspection: confidential clients only, ``active`` false for anything
+unknown, expired, revoked or not ours); RFC 7009 §2 (revocation: a refresh token revokes
+its family, an access token goes on the ``jti`` deny-list, unknown or foreign tokens get
+the same 200); RFC 7523 §3 (assertion ``jti`` single use); RFC 9700 §4.14.2 (refresh
+rotation and family reuse detection, delegated to
+:class:`~authgate.tokens.refresh.RefreshTokenService`).
+
+The decisions are sans-I/O (:mod:`.client_auth`, :mod:`.grants`, :mod:`.form`); this
+module only looks things up (the cached client record, the refresh-token row, the
+deny-list) and calls them. The HTTP adapter is :mod:`authgate.server.routes_oauth`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from authgate.errors import InvalidCredentials, InvalidRequest, InvalidScope, PayloadTooLarge
+from authgate.oauth.client_auth import PresentedClient, extract_client, verify_client
+from authgate.oauth.clients import ClientRecord, ClientService
+from authgate.oauth.errors import InvalidGrant, InvalidTokenScope, invalid_client
+from authgate.oauth.grants import check_grant_allowed, parse_scope, resolve_scopes, select_grant
+from authgate.replay import ReplayCache
+from authgate.store.db import Database
+from authgate.store.models import User
+from authgate.store.models_tokens import RefreshTokenRecord
+from authgate.tokens.access import IssuedAccessToken
+from authgate.tokens.refresh import REFRESH_TOKEN_PREFIX, RefreshGrant
+from authgate.tokens.services import TokenServices
+
+__all__ = ["INACTIVE", "OAuthServer"]
+
+#: RFC 7662 §2.2: the whole answer for any token that is not active.
+INACTIVE: dict[str, Any] = {"active": False}
+_MAX_TOKEN = 16 * 1024
+
+
+class OAuthServer:
+    """Token, introspection and revocation endpoints.
+
+    Args:
+        clients: registered clients (cached lookups).
+        tokens: authgate's token services (signing, refresh families, deny-list).
+        replay: remembers used client-assertion ``jti`` values.
+        db: the database (refresh-token rows, users).
+        clock: seconds since the epoch.
+    """
+
+    def __init__(
+        self,
+        clients: ClientService,
+        tokens: TokenServices,
+        replay: ReplayCache,
+        db: Database,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clients = clients
+        self.tokens = tokens
+        self._replay = replay
+        self._db = db
+        self._clock = clock
+        self.issuer = tokens.config.issuer.rstrip("/")
+        self.token_endpoint = self.issuer + "/oauth/token"
+        self._audiences = (self.token_endpoint, self.issuer, self.issuer + "/")
+
+    # -- client authentication ----------------------------------------------------------
+
+    async def authenticate(
+        self, authorization: str | None, form: Mapping[str, str], *, confidential: bool
+    ) -> ClientRecord:
+        """The authenticated client of a request.
+
+        Args:
+            authorization: the ``Authorization`` header.
+            form: the form parameters.
+            confidential: refuse public clients (introspection).
+
+        Raises:
+            InvalidClient: no, unknown, wrong or replayed client credentials.
+            InvalidRequest: more than one authentication method.
+        """
+        presented: PresentedClient | None = extract_client(authorization, form)
+        if presented is None:
+            raise invalid_client("no client credentials", basic=True)
+        record = await self.clients.lookup(presented.client_id)
+        assertion = verify_client(
+            presented,
+            record,
+            secret_digest=self.clients.secret_digest,
+            audiences=self._audiences,
+            now=self._clock(),
+            leeway=self.tokens.config.leeway,
+        )
+        assert record is not None  # noqa: S101 - verify_client raises for unknown clients
+        if assertion is not None and not await self._replay.check_and_store(
+            assertion.replay_key, assertion.ttl
+        ):
+            raise invalid_client("assertion jti replayed", basic=False)
+        if confidential and record.public:
+            raise invalid_client("public client at a confidential endpoint", basic=False)
+        return record
+
+    # -- /oauth/token -------------------------------------------------------------------
+
+    async def token(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        """Run a token request; returns the RFC 6749 §5.1 response body.
+
+        Raises:
+            AuthError: an RFC 6749 §5.2 error (see :mod:`authgate.oauth.errors`).
+        """
+        grant = select_grant(form.get("grant_type"))
+        client = await self.authenticate(authorization, form, confidential=False)
+        check_grant_allowed(client, grant)
+        requested = parse_scope(form.get("scope"))
+        if grant == "client_credentials":
+            return self._client_credentials(client, requested)
+        return await self._refresh(client, form, requested)
+
+    def _client_credentials(
+        self, client: ClientRecord, requested: tuple[str, ...] | None
+    ) -> dict[str, Any]:
+        scopes = resolve_scopes(requested, client.scopes)
+        access = self.tokens.access.issue(
+            subject=client.client_id, client_id=client.client_id, scopes=scopes
+        )
+        # RFC 6749 §4.4.3: no refresh token for the client credentials grant.
+        return _token_response(access, scopes)
+
+    async def _refresh(
+        self, client: ClientRecord, form: Mapping[str, str], requested: tuple[str, ...] | None
+    ) -> dict[str, Any]:
+        token = form.get("refresh_token")
+        if token is None:
+            raise InvalidRequest("refresh_token is required.")
+
+        async def mint(grant: RefreshGrant) -> IssuedAccessToken:
+            async with self._db.session() as s:
+                user = await s.get(User, grant.user_id)
+            if user is None or user.disabled:
+                raise InvalidGrant(reason="refresh: user gone or disabled")
+            # The client's registration is the ceiling too: scopes it lost are dropped.
+            scopes = tuple(sc for sc in grant.scopes if sc in client.scopes)
+            return self.tokens.access.issue(
+                subject=user.id,
+                client_id=client.client_id,
+                scopes=scopes,
+                username=user.name,
+                auth_time=grant.auth_time,
+            )
+
+        try:
+            grant, refresh, access = await self.tokens.refresh.rotate(
+                token, mint, client_id=client.client_id, scopes=requested
+            )
+        except InvalidCredentials as exc:
+            raise InvalidGrant(reason=exc.reason) from None
+        except InvalidScope as exc:
+            raise InvalidTokenScope(reason=exc.description) from None
+        scopes = tuple(sc for sc in grant.scopes if sc in client.scopes)
+        body = _token_response(access, scopes)
+        body["refresh_token"] = refresh.token
+        return body
+
+    # -- /oauth/introspect --------------------------------------------------------------
+
+    async def introspect(
+        self, authorization: str | None, form: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """RFC 7662 §2.2 response for the ``token`` parameter.
+
+        Raises:
+            InvalidClient: the caller is not an authenticated confidential client.
+            InvalidRequest: no ``token``.
+        """
+        await self.authenticate(authorization, form, confidential=True)
+        token = _required_token(form)
+        if token.startswith(REFRESH_TOKEN_PREFIX):
+            return await self._introspect_refresh(token)
+        claims = await self._access_claims(token)
+        if claims is None:
+            return INACTIVE
+        out: dict[str, Any] = {
+            "active": True,
+            "scope": claims.get("scope", ""),
+            "client_id": claims["client_id"],
+            "sub": claims["sub"],
+            "exp": claims["exp"],
+            "iat": claims["iat"],
+            "iss": claims["iss"],
+            "aud": claims.get("aud"),
+            "jti": claims["jti"],
+            "token_type": "Bearer",
+        }
+        name = claims.get("preferred_username")
+        if isinstance(name, str):
+            out["username"] = name
+        return out
+
+    async def _access_claims(self, token: str) -> Mapping[str, Any] | None:
+        """The claims of a valid, unrevoked authgate access token, else None."""
+        if len(token) > _MAX_TOKEN:
+            return None
+        try:
+            identity = await self.tokens.verifier.verify(token)
+        except (InvalidCredentials, InvalidRequest, PayloadTooLarge):
+            return None
+        return identity.claims
+
+    async def _refresh_row(self, token: str) -> RefreshTokenRecord | None:
+        if len(token) > _MAX_TOKEN:
+            return None
+        digest = self.tokens.refresh.digest(token)
+        async with self._db.session() as s:
+            row: RefreshTokenRecord | None = await s.scalar(
+                select(RefreshTokenRecord).where(RefreshTokenRecord.digest == digest)
+            )
+        return row
+
+    async def _introspect_refresh(self, token: str) -> dict[str, Any]:
+        row = await self._refresh_row(token)
+        now = self._clock()
+        if (
+            row is None
+            or row.revoked_at is not None
+            or row.used_at is not None
+            or now >= row.expires_at.timestamp()
+            or now >= row.absolute_expires_at.timestamp()
+        ):
+            return INACTIVE
+        return {
+            "active": True,
+            "scope": " ".join(row.scopes),
+            "client_id": row.client_id,
+            "sub": row.user_id,
+            "exp": int(row.expires_at.timestamp()),
+            "iat": int(row.created_at.timestamp()),
+            "iss": self.tokens.config.issuer,
+            "token_type": "refresh_token",
+        }
+
+    # -- /oauth/revoke ------------------------------------------------------------------
+
+    async def revoke(self, authorization: str | None, form: Mapping[str, str]) -> None:
+        """Revoke ``token`` if it was issued to the calling client (RFC 7009 §2.1).
+
+        Unknown, invalid, expired and other clients' tokens are answered the same way
+        (200, nothing revoked), so revocation is no oracle for token validity.
+
+        Raises:
+            InvalidClient: client authentication failed.
+            InvalidRequest: no ``token``.
+        """
+        client = await self.authenticate(authorization, form, confidential=False)
+        token = _required_token(form)
+        if token.startswith(REFRESH_TOKEN_PREFIX):
+            row = await self._refresh_row(token)
+            if row is not None and row.client_id == client.client_id:
+                await self.tokens.refresh.revoke_family(row.family_id)
+            return
+        claims = await self._access_claims(token)
+        if claims is not None and claims.get("client_id") == client.client_id:
+            await self.tokens.revocation.revoke(str(claims["jti"]), float(claims["exp"]))
+
+
+def _required_token(form: Mapping[str, str]) -> str:
+    token = form.get("token")
+    if token is None:
+        raise InvalidRequest("token is required.")
+    return token
+
+
+def _token_response(access: IssuedAccessToken, scopes: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "access_token": access.token,
+        "token_type": "Bearer",
+        "expires_in": access.expires_in,
+        "scope": " ".join(scopes),
+    }
