@@ -12,11 +12,11 @@ from authgate.runtime import Runtime
 @pytest.fixture
 async def people(accounts: Accounts) -> dict[str, dict[str, str]]:
     await accounts.user("root", role="admin")
-    await accounts.user("alice", scopes=["read", "write"])
+    await accounts.user("alice", password="alice first password", scopes=["read", "write"])
     await accounts.user("bob", scopes=["read"])
     return {
         name: {"X-API-Key": (await accounts.key(name, scopes=scopes))["key"]}
-        for name, scopes in (("root", []), ("alice", ["read"]), ("bob", ["read"]))
+        for name, scopes in (("root", []), ("alice", ["read", "write"]), ("bob", ["read"]))
     }
 
 
@@ -157,17 +157,56 @@ async def test_admin_manages_users(
     assert (await client.get("/v1/whoami", auth=basic)).status_code == 401
 
 
-async def test_member_changes_own_password(
+async def test_member_changes_own_password_only_with_the_current_one(
     client: httpx2.AsyncClient, accounts: Accounts, people: dict[str, dict[str, str]]
 ) -> None:
-    r = await client.put(
-        "/v1/users/alice/password",
-        json={"password": "alices new password"},
-        headers=people["alice"],
-    )
-    assert r.status_code == 204
+    url = "/v1/users/alice/password"
+    new = {"password": "alices new password"}
+    r = await client.put(url, json=new, headers=people["alice"])
+    assert r.status_code == 401  # a key alone cannot become a password login
+    wrong = {**new, "current_password": "not it at all"}
+    assert (await client.put(url, json=wrong, headers=people["alice"])).status_code == 401
+    right = {**new, "current_password": "alice first password"}
+    assert (await client.put(url, json=right, headers=people["alice"])).status_code == 204
     auth = httpx2.BasicAuth("alice", "alices new password")
     assert (await client.get("/v1/whoami", auth=auth)).status_code == 200
+    # an admin sets another user's password without knowing the old one
+    r = await client.put(url, json={"password": "reset by admin 1"}, headers=people["root"])
+    assert r.status_code == 204
+
+
+async def test_a_credential_never_grants_more_than_it_holds(
+    client: httpx2.AsyncClient, accounts: Accounts, people: dict[str, dict[str, str]]
+) -> None:
+    from datetime import timedelta
+
+    narrow = await accounts.key("alice", scopes=["read"], expires_in=timedelta(days=1))
+    h = {"X-API-Key": narrow["key"]}
+    r = await client.post("/v1/keys", json={"scopes": ["read", "write"]}, headers=h)
+    assert r.status_code == 403 and r.json()["error"] == "invalid_scope"
+    r = await client.post("/v1/keys", json={"scopes": ["read"], "expires_in": "30d"}, headers=h)
+    assert r.status_code == 201
+    assert r.json()["expires_at"] <= narrow["expires_at"]  # never outlives its maker
+    r = await client.post("/v1/keys", json={}, headers=h)
+    assert r.json()["expires_at"] == narrow["expires_at"]
+    # the owner's password login holds all the owner's scopes
+    basic = httpx2.BasicAuth("alice", "alice first password")
+    r = await client.post("/v1/keys", json={"scopes": ["read", "write"]}, auth=basic)
+    assert r.status_code == 201
+
+
+async def test_scoped_admin_keys_act_as_admin_only_with_the_admin_scope(
+    client: httpx2.AsyncClient, accounts: Accounts, people: dict[str, dict[str, str]]
+) -> None:
+    scoped = {"X-API-Key": (await accounts.key("root", scopes=["read"]))["key"]}
+    assert (await client.post("/v1/users", json={"name": "x1"}, headers=scoped)).status_code == 403
+    assert (await client.get("/v1/users/bob", headers=scoped)).status_code == 404
+    admin_scoped = {"X-API-Key": (await accounts.key("root", scopes=["authgate:admin"]))["key"]}
+    r = await client.post("/v1/users", json={"name": "x2"}, headers=admin_scoped)
+    assert r.status_code == 201
+    assert (
+        await client.post("/v1/users", json={"name": "x3"}, headers=people["root"])
+    ).status_code == 201
 
 
 async def test_audit_visibility(

@@ -30,7 +30,7 @@ def signed(key: str, secret: str, token: str | None) -> dict[str, str]:
 @pytest.fixture
 async def temp(accounts: Accounts, client: httpx2.AsyncClient) -> dict[str, Any]:
     await accounts.user("t", scopes=["read", "write"])
-    key = (await accounts.key("t"))["key"]
+    key = (await accounts.key("t", scopes=["read", "write"]))["key"]
     r = await client.post(
         "/v1/keys/temporary",
         json={"duration": "15m", "scopes": ["read"]},
@@ -138,3 +138,13 @@ async def test_limits_and_rules(accounts: Accounts, runtime: Runtime, temp: dict
 
     with pytest.raises(InvalidScope):
         await runtime.keys.create_session(LOCAL_ADMIN, user="t", scopes=["admin"])
+
+
+async def test_temporary_credentials_cannot_use_the_admin_api(
+    client: httpx2.AsyncClient, temp: dict[str, Any]
+) -> None:
+    req = AWSRequest(method="GET", url="http://testserver/v1/keys")
+    creds = Credentials(temp["key"], temp["secret"], temp["session_token"])
+    SigV4Auth(creds, "execute-api", "us-east-1").add_auth(req)
+    r = await client.get("/v1/keys", headers=dict(req.headers.items()))
+    assert r.status_code == 403

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select, update
 
-from authgate.accounts.users import UserService, is_admin
+from authgate.accounts.users import UserService, check_grant, is_admin
 from authgate.accounts.validation import normalize_scopes, validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
@@ -173,7 +173,8 @@ class KeyService:
             raise Conflict("the user is disabled")
         wanted = normalize_scopes(scopes or [])
         self._check_scopes(owner, wanted)
-        expires_at = self._expiry(expires_in)
+        check_grant(actor, wanted)
+        expires_at = _not_after(self._expiry(expires_in), actor)
         cred, key, secret = self._new_credential(
             owner.id, type, validate_key_name(name) if name else "default", wanted, expires_at
         )
@@ -204,8 +205,13 @@ class KeyService:
             raise Conflict("the user is disabled")
         wanted = normalize_scopes(scopes or [])
         self._check_scopes(owner, wanted)
+        check_grant(actor, wanted)
         cred, key, secret = self._new_credential(
-            owner.id, "session", "temporary", wanted, datetime.now(UTC) + duration
+            owner.id,
+            "session",
+            "temporary",
+            wanted,
+            _not_after(datetime.now(UTC) + duration, actor),
         )
         async with self._db.session() as s, s.begin():
             s.add(cred)
@@ -279,9 +285,14 @@ class KeyService:
         owner = await self._users.find(user_name)
         if owner is None or owner.disabled:
             raise Conflict("the user is disabled")
+        check_grant(actor, list(old.scopes))
         lifetime = old.expires_at - old.created_at if old.expires_at else None
         new, key, secret = self._new_credential(
-            old.user_id, old.type, old.name, list(old.scopes), now + lifetime if lifetime else None
+            old.user_id,
+            old.type,
+            old.name,
+            list(old.scopes),
+            _not_after(now + lifetime if lifetime else None, actor),
         )
         new.rotated_from_id = old.id
         old_end = now + grace
@@ -396,3 +407,11 @@ class KeyService:
             client_ip=client_ip,
             detail={"type": view.type, "prefix": view.prefix, "name": view.name},
         )
+
+
+def _not_after(expires_at: datetime | None, actor: Identity) -> datetime | None:
+    """A key made with a credential never outlives that credential."""
+    if actor.expires_at is None:
+        return expires_at
+    limit = datetime.fromtimestamp(actor.expires_at, UTC)
+    return limit if expires_at is None else min(expires_at, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,17 +15,49 @@ from sqlalchemy.exc import IntegrityError
 from authgate.accounts.validation import ROLES, normalize_scopes, validate_user_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.passwords import PasswordHasher, PasswordPolicyError, validate_password
-from authgate.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from authgate.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidRequest,
+    InvalidScope,
+    NotFound,
+)
 from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.timefmt import iso_utc
 
-__all__ = ["UserService", "UserView", "is_admin"]
+__all__ = ["ADMIN_SCOPE", "UserService", "UserView", "check_grant", "is_admin"]
+
+
+#: The scope a scoped credential of an admin needs to act as admin.
+ADMIN_SCOPE = "authgate:admin"
 
 
 def is_admin(actor: Identity) -> bool:
-    return "admin" in actor.roles
+    """Whether the caller may act as admin *with the credential it used*.
+
+    A credential restricted to scopes acts with those scopes only: an admin's key scoped
+    ``read`` is not an admin credential unless it also carries ``authgate:admin``.
+    Passwords and unscoped keys carry the owner's full authority.
+    """
+    if "admin" not in actor.roles:
+        return False
+    return actor.credential_id is None or not actor.scopes or ADMIN_SCOPE in actor.scopes
+
+
+def check_grant(actor: Identity, wanted: list[str]) -> None:
+    """A credential never grants more than it holds (least privilege).
+
+    Raises:
+        InvalidScope: the caller's credential does not hold every wanted scope.
+    """
+    if actor.credential_id is None or (is_admin(actor) and not actor.scopes):
+        return  # a password login or an unscoped admin credential: the owner's rules apply
+    extra = sorted(set(wanted) - set(actor.scopes))
+    if extra:
+        raise InvalidScope(f"the credential used does not hold: {' '.join(extra)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +182,29 @@ class UserService:
         return UserView.of(user)
 
     async def set_password(
-        self, actor: Identity, name: str, password: str, *, client_ip: str | None = None
+        self,
+        actor: Identity,
+        name: str,
+        password: str,
+        *,
+        current_password: str | None = None,
+        client_ip: str | None = None,
     ) -> None:
+        """Set a password: an admin for anyone, a user for themself with the current one.
+
+        Requiring the current password means a stolen or narrowly scoped key cannot be
+        turned into a password login that carries all of the user's scopes.
+        """
         user = await self._visible(actor, name)
+        if user.id == actor.principal_id and actor.scheme != "local":
+            ok = current_password is not None and await asyncio.to_thread(
+                self._hasher.verify, user.password_hash, current_password
+            )
+            if not ok or not user.password_hash:
+                raise InvalidCredentials(
+                    "The current password is required and must be right; "
+                    "a first password is set by an admin."
+                )
         try:
             validate_password(password)
         except PasswordPolicyError as exc:

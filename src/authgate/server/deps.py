@@ -8,6 +8,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 from fastapi.security.http import HTTPAuthorizationCredentials
 
+from authgate.errors import Forbidden
 from authgate.gateway.middleware import CLIENT_IP_SCOPE_KEY, get_identity
 from authgate.identity import Identity
 from authgate.runtime import Runtime
@@ -34,6 +35,9 @@ def caller(
     identity = get_identity(request.scope)
     if identity is None:
         raise runtime(request).chain.unauthorized()
+    if identity.claims.get("session"):
+        # temporary SigV4 credentials call APIs; they never manage accounts or keys
+        raise Forbidden("temporary credentials cannot use the admin API")
     return identity
 
 

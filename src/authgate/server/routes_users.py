@@ -46,4 +46,6 @@ async def disable_user(name: str, rt: Rt, actor: Caller, ip: ClientIP) -> dict[s
 
 @router.put("/{name}/password", status_code=204, summary="Set a password (own, or admin)")
 async def set_password(name: str, body: PasswordSet, rt: Rt, actor: Caller, ip: ClientIP) -> None:
-    await rt.users.set_password(actor, name, body.password, client_ip=ip)
+    await rt.users.set_password(
+        actor, name, body.password, current_password=body.current_password, client_ip=ip
+    )

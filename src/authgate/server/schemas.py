@@ -36,6 +36,9 @@ class UserCreate(_Strict):
 
 class PasswordSet(_Strict):
     password: str = Field(max_length=1024)
+    current_password: str | None = Field(
+        default=None, max_length=1024, description="Required when changing your own password."
+    )
 
 
 class SessionCreate(_Strict):
