@@ -106,7 +106,13 @@ def split_path(raw: str, *, max_length: int = DEFAULT_MAX_PATH_LENGTH) -> tuple[
         if not ("!" <= ch <= "~") or ch in "\\#":
             raise InvalidRequest("the path contains a character that must be percent-encoded")
     out: list[str] = []
-    for raw_segment in path[1:].split("/"):
+    raw_segments = path[1:].split("/")
+    # Merging "//" and then resolving ".." disagrees with RFC 3986 §5.2.4 (where an empty
+    # segment is a segment): /admin//../public is /admin/public there, /public here. An
+    # upstream that follows the RFC would see another path than the policy decided on.
+    if "" in raw_segments[:-1] and any(_decode_segment(r) == ".." for r in raw_segments):
+        raise InvalidRequest("the path mixes empty segments with '..'")
+    for raw_segment in raw_segments:
         segment = _decode_segment(raw_segment)
         if any(_is_control(c) or c in "\\;" for c in segment):
             raise InvalidRequest("the path contains a forbidden character")
