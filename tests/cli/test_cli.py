@@ -202,3 +202,18 @@ def test_keys_temporary(home: Path) -> None:
     assert set(out) >= {"key", "secret", "session_token", "expires_at"}
     bad = run(home, "keys", "temporary", "--user", "admin", "--duration", "24h", ok=False)
     assert bad.returncode == 1 and "15m and 12h" in bad.stderr
+
+
+def test_signing_keys_list_and_rotate(home: Path) -> None:
+    js(home, "init")
+    before = js(home, "signing-keys", "list")["signing_keys"]
+    assert {k["algorithm"] for k in before} >= {"EdDSA", "RS256"}
+    assert all(k["state"] == "active" for k in before)
+    out = js(home, "signing-keys", "rotate", "--algorithm", "EdDSA")
+    assert len(out["rotated"]) == 1
+    states = {k["kid"]: k["state"] for k in out["signing_keys"]}
+    assert states[out["rotated"][0]] == "next"  # published before it signs
+    again = run(home, "signing-keys", "rotate", "--algorithm", "EdDSA", ok=False)
+    assert again.returncode == 1 and "already pending" in again.stderr
+    bad = run(home, "signing-keys", "rotate", "--algorithm", "HS256", ok=False)
+    assert bad.returncode == 1
