@@ -39,7 +39,8 @@ class VerifiedIdentityCache:
         self.epoch = 0
 
     def key(self, header: bytes, value: bytes) -> str:
-        return self._digester.digest(value.decode("latin-1"), purpose="hdr:" + header.decode())
+        """HMAC of the header's name and value (bytes as received, never decoded)."""
+        return self._digester.digest_bytes(value, purpose=b"hdr:" + header)
 
     def get(self, key: str) -> Identity | None:
         entry = self._entries.get(key)

@@ -103,7 +103,7 @@ class AuthMiddleware:
                 credential is not None
                 and self.verified is not None
                 and self._no_query_credential(scope.get("query_string", b""))
-                and not tls_client_chain(scope)  # a client certificate is a credential too
+                and not _has_tls_client_cert(scope)  # a client certificate is a credential too
             ):
                 cache_key = self.verified.key(*credential)
                 identity = self.verified.get(cache_key)
@@ -153,20 +153,22 @@ class AuthMiddleware:
         (413). Returns the credential header when it is the only one, else None.
         """
         found: tuple[bytes, bytes] | None = None
-        seen: set[bytes] = set()
+        seen: list[bytes] = []  # a request has few of these headers: a list is cheapest
         for name, value in raw:
-            name = name.lower()
             if name not in self._single:
-                continue
+                name = name.lower()  # ASGI servers send lower-case names; be sure anyway
+                if name not in self._single:
+                    continue
             if name in seen:  # any repeat, also when other headers stand in between
                 raise InvalidRequest(f"duplicate {name.decode()} header")
-            seen.add(name)
+            seen.append(name)
             if name == b"host":
                 continue
             if len(value) > self.max_credential_length:
                 raise PayloadTooLarge("credential header too large")
             found = (name, value)
-        return found if len(seen - {b"host"}) == 1 else None
+        credentials = len(seen) - (b"host" in seen)
+        return found if credentials == 1 else None
 
     def _no_query_credential(self, query: bytes) -> bool:
         """No query parameter that may carry a credential (names decoded as the schemes
@@ -198,6 +200,13 @@ class AuthMiddleware:
                 },
             )
         )
+
+
+def _has_tls_client_cert(scope: Scope) -> bool:
+    extensions: dict[str, Any] | None = scope.get("extensions")
+    if not extensions or "tls" not in extensions:
+        return False
+    return bool(tls_client_chain(scope))
 
 
 def _raw_path(scope: Scope) -> str:
