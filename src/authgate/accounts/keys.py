@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select, update
 
-from authgate.accounts.users import UserService, check_grant, is_admin
+from authgate.accounts.users import UserService, check_grant, find_owner, is_admin
 from authgate.accounts.validation import normalize_scopes, validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
@@ -367,19 +367,7 @@ class KeyService:
             raise InvalidScope(f"the owner does not hold: {' '.join(extra)}")
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
-        if user is None:
-            owner = await self._users_by_id(actor.principal_id)
-        else:
-            owner = await self._users.find(user)
-            if owner is not None and not is_admin(actor) and owner.id != actor.principal_id:
-                owner = None
-        if owner is None:
-            raise NotFound("no such user")
-        return owner
-
-    async def _users_by_id(self, user_id: str) -> User | None:
-        async with self._db.session() as s:
-            return await s.get(User, user_id)
+        return await find_owner(self._db, actor, user)
 
     async def _visible(self, actor: Identity, key_id: str) -> tuple[Credential, str]:
         async with self._db.session() as s:
@@ -397,13 +385,11 @@ class KeyService:
 
     @staticmethod
     def _record(event: str, actor: Identity, view: KeyView, client_ip: str | None) -> AuditRecord:
-        return AuditRecord(
+        return AuditRecord.credential_change(
             event,
-            actor_id=actor.principal_id,
-            actor=actor.subject,
-            target_user_id=view.user_id,
+            actor,
+            user_id=view.user_id,
             credential_id=view.id,
-            scheme=actor.scheme,
             client_ip=client_ip,
             detail={"type": view.type, "prefix": view.prefix, "name": view.name},
         )

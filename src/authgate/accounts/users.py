@@ -28,7 +28,7 @@ from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.timefmt import iso_utc
 
-__all__ = ["ADMIN_SCOPE", "UserService", "UserView", "check_grant", "is_admin"]
+__all__ = ["ADMIN_SCOPE", "UserService", "UserView", "check_grant", "find_owner", "is_admin"]
 
 
 #: The scope a scoped credential of an admin needs to act as admin.
@@ -86,6 +86,25 @@ class UserView:
             "created_at": iso_utc(self.created_at),
             "has_password": self.has_password,
         }
+
+
+async def find_owner(db: Database, actor: Identity, user: str | None) -> User:
+    """The user ``actor`` acts for: the one named ``user``, or the actor itself.
+
+    A member may act only for themself; anyone else answers exactly like a missing user
+    (404, OWASP API1).
+
+    Raises:
+        NotFound: no such user, or another user's for a member.
+    """
+    async with db.session() as s:
+        if user is None:
+            owner = await s.get(User, actor.principal_id)
+        else:
+            owner = await s.scalar(select(User).where(User.name == user))
+    if owner is None or (not is_admin(actor) and owner.id != actor.principal_id):
+        raise NotFound("no such user")
+    return owner
 
 
 class UserService:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from authgate.identity import Identity
+
 __all__ = ["AuditRecord", "sanitize"]
 
 _MAX_VALUE = 512
@@ -55,6 +57,29 @@ class AuditRecord:
     client_ip: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def credential_change(
+        cls,
+        event: str,
+        actor: Identity,
+        *,
+        user_id: str | None,
+        credential_id: str,
+        client_ip: str | None,
+        detail: dict[str, Any],
+    ) -> AuditRecord:
+        """A change to a credential (key, public key, certificate, client) by ``actor``."""
+        return cls(
+            event,
+            actor_id=actor.principal_id,
+            actor=actor.subject,
+            target_user_id=user_id,
+            credential_id=credential_id,
+            scheme=actor.scheme,
+            client_ip=client_ip,
+            detail=detail,
+        )
 
     def cleaned(self) -> dict[str, Any]:
         """Column values with every string sanitized."""

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 
-from authgate.accounts.users import is_admin
+from authgate.accounts.users import find_owner
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
 from authgate.crypto.sealing import MasterKeyRing, SealError
@@ -289,15 +289,8 @@ class MfaService:
             return await s.scalar(select(TotpFactor).where(TotpFactor.user_id == user_id))
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
-        async with self._db.session() as s:
-            if user is None:
-                owner = await s.get(User, actor.principal_id)
-            else:
-                owner = await s.scalar(select(User).where(User.name == user))
         # another user's factor answers exactly like a missing user (OWASP API1)
-        if owner is None or (not is_admin(actor) and owner.id != actor.principal_id):
-            raise NotFound("no such user")
-        return owner
+        return await find_owner(self._db, actor, user)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

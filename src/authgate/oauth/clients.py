@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from authgate.accounts.users import UserService, is_admin
+from authgate.accounts.users import UserService, find_owner, is_admin
 from authgate.accounts.validation import normalize_scopes, validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
@@ -323,20 +323,9 @@ class ClientService:
         self._changed(client_id)
 
     async def _owner(self, actor: Identity, user: str | None) -> User | None:
-        if user is None:
-            if actor.scheme == "local":
-                return None  # the operator at the machine: an unowned client
-            async with self._db.session() as s:
-                me = await s.get(User, actor.principal_id)
-            if me is None:
-                raise NotFound("no such user")
-            return me
-        owner = await self._users.find(user)
-        if owner is not None and not is_admin(actor) and owner.id != actor.principal_id:
-            owner = None
-        if owner is None:
-            raise NotFound("no such user")
-        return owner
+        if user is None and actor.scheme == "local":
+            return None  # the operator at the machine: an unowned client
+        return await find_owner(self._db, actor, user)
 
     async def _visible(
         self, actor: Identity, client_id: str
@@ -363,13 +352,11 @@ class ClientService:
     def _record(
         event: str, actor: Identity, view: ClientView, client_ip: str | None
     ) -> AuditRecord:
-        return AuditRecord(
+        return AuditRecord.credential_change(
             event,
-            actor_id=actor.principal_id,
-            actor=actor.subject,
-            target_user_id=view.user_id,
+            actor,
+            user_id=view.user_id,
             credential_id=view.id,
-            scheme=actor.scheme,
             client_ip=client_ip,
             detail={"client_id": view.client_id, "name": view.name, "grants": view.grants},
         )

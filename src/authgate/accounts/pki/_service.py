@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from authgate.accounts.users import UserService, is_admin
+from authgate.accounts.users import UserService, find_owner, is_admin
 from authgate.accounts.validation import validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import Conflict, NotFound
@@ -317,15 +317,7 @@ class PkiService:
         return is_admin(actor) or owner_id == actor.principal_id
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
-        if user is None:
-            async with self._db.session() as s:
-                owner = await s.get(User, actor.principal_id)
-        else:
-            owner = await self._users.find(user)
-            if owner is not None and not self._may_see(actor, owner.id):
-                owner = None
-        if owner is None:
-            raise NotFound("no such user")
+        owner = await find_owner(self._db, actor, user)
         if owner.disabled:
             raise Conflict("the user is disabled")
         return owner
@@ -343,13 +335,11 @@ class PkiService:
     def _key_record(
         event: str, actor: Identity, view: PublicKeyView, client_ip: str | None
     ) -> AuditRecord:
-        return AuditRecord(
+        return AuditRecord.credential_change(
             event,
-            actor_id=actor.principal_id,
-            actor=actor.subject,
-            target_user_id=view.user_id,
+            actor,
+            user_id=view.user_id,
             credential_id=view.id,
-            scheme=actor.scheme,
             client_ip=client_ip,
             detail={"key_id": view.key_id, "algorithm": view.algorithm, "name": view.name},
         )
@@ -358,13 +348,11 @@ class PkiService:
     def _cert_record(
         event: str, actor: Identity, view: CertificateView, client_ip: str | None
     ) -> AuditRecord:
-        return AuditRecord(
+        return AuditRecord.credential_change(
             event,
-            actor_id=actor.principal_id,
-            actor=actor.subject,
-            target_user_id=view.user_id,
+            actor,
+            user_id=view.user_id,
             credential_id=view.id,
-            scheme=actor.scheme,
             client_ip=client_ip,
             detail={
                 "thumbprint_sha256": view.thumbprint_sha256,
