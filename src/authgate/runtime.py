@@ -29,6 +29,7 @@ from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
 from authgate.oauth.chain import OAuthAwareChain
 from authgate.oauth.clients import ClientCache, ClientService
+from authgate.oauth.login import LoginSessions, PasswordLogin
 from authgate.oauth.server import OAuthServer
 from authgate.replay import MemoryReplayCache, ReplayCache
 from authgate.schemes.anonymous import AnonymousAuthenticator
@@ -149,6 +150,8 @@ class Runtime:
     mfa: MfaService
     tokens: TokenServices
     oauth: OAuthServer
+    login_sessions: LoginSessions
+    password_login: PasswordLogin
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -226,17 +229,19 @@ class Runtime:
             resolver=resolver,
             redis=redis,
         )
+        login_sessions = LoginSessions(db, secrets.digester)
+
+        async def user_disabled(user_id: str) -> None:
+            await tokens.refresh.revoke_user(user_id)  # their tokens die with the user
+            await login_sessions.revoke_user(user_id)  # and their browser sessions
+
         keys.after_revoke = tokens.refresh.revoke_credential  # its tokens die with the key
-        users.after_disable = tokens.refresh.revoke_user  # and with the user
+        users.after_disable = user_disabled
         sigv4 = SigV4Credentials(resolver, keys.session_token)
+        # Password failures are counted together whether they come over Basic or the form.
+        login_throttle = TotpThrottle(MemoryThrottleStore(time.time), time.time)
         schemes = build_schemes(
-            settings,
-            resolver,
-            replay,
-            sigv4,
-            pki_resolver,
-            tokens,
-            TotpThrottle(MemoryThrottleStore(time.time), time.time),
+            settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle
         )
         # OAuthAwareChain: /oauth/token, /revoke, /introspect authenticate clients themselves
         chain: SchemeChain = OAuthAwareChain(
@@ -255,7 +260,16 @@ class Runtime:
         clients = ClientService(
             db, secrets.digester, users, audit, cache=client_cache, on_changed=credential_changed
         )
-        oauth = OAuthServer(clients, tokens, replay, db)
+        oauth = OAuthServer(clients, tokens, replay, db, secrets.digester)
+        mfa = MfaService(
+            db,
+            secrets.master_keys,
+            secrets.digester,
+            audit,
+            TotpThrottle(MemoryThrottleStore(time.time), time.time),
+            time.time,
+            issuer=settings.mfa_issuer,
+        )
         return cls(
             settings,
             db,
@@ -269,17 +283,11 @@ class Runtime:
             verified,
             pki,
             pki_resolver,
-            MfaService(
-                db,
-                secrets.master_keys,
-                secrets.digester,
-                audit,
-                TotpThrottle(MemoryThrottleStore(time.time), time.time),
-                time.time,
-                issuer=settings.mfa_issuer,
-            ),
+            mfa,
             tokens,
             oauth,
+            login_sessions,
+            PasswordLogin(resolver, mfa, login_throttle),
             redis,
             bus,
         )

@@ -169,11 +169,23 @@ async def test_metadata_documents(oauth: OAuthWorld) -> None:
         assert meta["introspection_endpoint"] == oauth.issuer + "/oauth/introspect"
         assert meta["revocation_endpoint"] == oauth.issuer + "/oauth/revoke"
         assert meta["code_challenge_methods_supported"] == ["S256"]
-        assert set(meta["grant_types_supported"]) == {"client_credentials", "refresh_token"}
+        assert set(meta["grant_types_supported"]) == {
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        }
+        assert meta["authorization_endpoint"] == oauth.issuer + "/oauth/authorize"
+        assert meta["response_types_supported"] == ["code"]
+        assert meta["authorization_response_iss_parameter_supported"] is True
         assert "password" not in meta["grant_types_supported"]
         assert "implicit" not in meta["grant_types_supported"]
         assert "token" not in meta["response_types_supported"]
         assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+    oidc = (await oauth.client.get("/.well-known/openid-configuration")).json()
+    assert oidc["userinfo_endpoint"] == oauth.issuer + "/oauth/userinfo"
+    assert oidc["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert "openid" in oidc["scopes_supported"]
     jwks = (await oauth.client.get("/.well-known/jwks.json")).json()
     assert jwks["keys"]
 

@@ -100,7 +100,10 @@ async def test_wrong_unknown_and_deleted_clients_get_the_same_invalid_client(
     c = await oauth.register()
     form = {"grant_type": "client_credentials"}
     bad = [
-        basic(c["client_id"], c["client_secret"][:-1] + "x"),
+        basic(
+            c["client_id"],
+            c["client_secret"][:-1] + ("x" if c["client_secret"][-1] != "x" else "y"),
+        ),
         basic("agc_unknown", c["client_secret"]),
     ]
     await oauth.rt.oauth.clients.delete(LOCAL_ADMIN, c["client_id"])
@@ -154,7 +157,7 @@ async def test_security_grant_type_password_is_refused(oauth: OAuthWorld) -> Non
 
 @pytest.mark.parametrize(
     "grant",
-    ["implicit", "authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "nope"],
+    ["implicit", "nope"],
 )
 async def test_unimplemented_and_unknown_grants_are_unsupported(
     oauth: OAuthWorld, grant: str

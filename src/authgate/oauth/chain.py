@@ -16,7 +16,9 @@ from authgate.schemes.chain import SchemeChain
 
 __all__ = ["CLIENT_AUTHENTICATING_PATHS", "OAuthAwareChain"]
 
-CLIENT_AUTHENTICATING_PATHS = frozenset({"/oauth/token", "/oauth/introspect", "/oauth/revoke"})
+CLIENT_AUTHENTICATING_PATHS = frozenset(
+    {"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/device_authorization"}
+)
 
 
 class OAuthAwareChain(SchemeChain):

@@ -12,7 +12,11 @@ endpoint answers with. ``invalid_request`` is :class:`authgate.errors.InvalidReq
     ├── UnsupportedGrantType     400 unsupported_grant_type
     ├── InvalidTokenScope        400 invalid_scope    (§5.2: 400 at the token endpoint,
     │                                                  not the 403 of authgate.InvalidScope)
-    └── UnsupportedTokenType     400 unsupported_token_type (RFC 7009 §2.2.1)
+    ├── UnsupportedTokenType     400 unsupported_token_type (RFC 7009 §2.2.1)
+    ├── AuthorizationPending     400 authorization_pending (RFC 8628 §3.5: keep polling)
+    ├── SlowDown                 400 slow_down        (RFC 8628 §3.5: poll 5 s slower)
+    ├── AccessDenied             400 access_denied    (RFC 8628 §3.5: the user said no)
+    └── ExpiredToken             400 expired_token    (RFC 8628 §3.5: the device code expired)
 
 Descriptions are generic: which check failed (unknown client, wrong secret, deleted
 client) is in ``reason`` for the audit log, never in the response.
@@ -24,9 +28,13 @@ from authgate.errors import AuthError
 
 __all__ = [
     "BASIC_CHALLENGE",
+    "AccessDenied",
+    "AuthorizationPending",
+    "ExpiredToken",
     "InvalidClient",
     "InvalidGrant",
     "InvalidTokenScope",
+    "SlowDown",
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedTokenType",
@@ -87,3 +95,35 @@ class UnsupportedTokenType(AuthError):
 def invalid_client(reason: str, *, basic: bool) -> InvalidClient:
     """The uniform client-authentication failure (with a Basic challenge if Basic was used)."""
     return InvalidClient(reason=f"client: {reason}", challenges=(BASIC_CHALLENGE,) if basic else ())
+
+
+class AuthorizationPending(AuthError):
+    """RFC 8628 §3.5: the user has not decided yet; the device keeps polling."""
+
+    status = 400
+    code = "authorization_pending"
+    default_description = "The authorization request is still pending."
+
+
+class SlowDown(AuthError):
+    """RFC 8628 §3.5: still pending, and the device polls too fast (interval + 5 s)."""
+
+    status = 400
+    code = "slow_down"
+    default_description = "Polling too fast: wait 5 seconds longer between requests."
+
+
+class AccessDenied(AuthError):
+    """RFC 8628 §3.5: the user denied the authorization request."""
+
+    status = 400
+    code = "access_denied"
+    default_description = "The authorization request was denied."
+
+
+class ExpiredToken(AuthError):
+    """RFC 8628 §3.5: the device code expired; the device must start over."""
+
+    status = 400
+    code = "expired_token"
+    default_description = "The device code has expired."

@@ -26,10 +26,15 @@ __all__ = [
 ]
 
 #: Grants ``/oauth/token`` serves today.
-IMPLEMENTED_GRANTS: tuple[str, ...] = ("client_credentials", "refresh_token")
+IMPLEMENTED_GRANTS: tuple[str, ...] = (
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    DEVICE_CODE_GRANT,
+)
 #: Grants refused on purpose, forever (RFC 9700 §2.4; ``implicit`` is not a grant_type but
-#: some clients send it) or until implemented (``authorization_code``, the device grant).
-REFUSED_GRANTS: tuple[str, ...] = ("password", "implicit", "authorization_code", DEVICE_CODE_GRANT)
+#: some clients send it).
+REFUSED_GRANTS: tuple[str, ...] = ("password", "implicit")
 _MAX_SCOPE_TOKENS = 64
 
 

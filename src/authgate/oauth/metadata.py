@@ -1,20 +1,20 @@
 """Authorization server metadata (RFC 8414 §2) and OpenID Connect discovery (OIDC
 Discovery 1.0 §3), built from what the server really supports.
 
-Only implemented grants are advertised: ``client_credentials`` and ``refresh_token``;
-never ``password`` or ``implicit`` (RFC 9700 §2.4, §2.1.2). PKCE is S256 only (RFC 9700
-§2.1.1). ``authorization_endpoint`` and ``response_types_supported: ["code"]`` appear
-when ``/oauth/authorize`` exists (until then ``response_types_supported`` is empty, as
-no response type is served).
+Only implemented grants are advertised; never ``password`` or ``implicit`` (RFC 9700
+§2.4, §2.1.2): the only response type is ``code``, in the query. PKCE is S256 only
+(RFC 9700 §2.1.1). RFC 9207 §3: ``authorization_response_iss_parameter_supported``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.client_auth import ASSERTION_ALGORITHMS
 from authgate.oauth.grants import IMPLEMENTED_GRANTS
 from authgate.oauth.registration import AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
+from authgate.tokens.id_tokens import DEFAULT_ID_TOKEN_ALGORITHM
 
 __all__ = ["authorization_server_metadata", "openid_configuration"]
 
@@ -24,28 +24,48 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
     base = issuer.rstrip("/")
     return {
         "issuer": issuer,
+        "authorization_endpoint": f"{base}/oauth/authorize",
         "token_endpoint": f"{base}/oauth/token",
+        "device_authorization_endpoint": f"{base}/oauth/device_authorization",
         "jwks_uri": f"{base}/.well-known/jwks.json",
         "revocation_endpoint": f"{base}/oauth/revoke",
         "introspection_endpoint": f"{base}/oauth/introspect",
         "grant_types_supported": list(IMPLEMENTED_GRANTS),
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
 def openid_configuration(issuer: str, *, signing_algorithms: tuple[str, ...]) -> dict[str, Any]:
     """The OIDC discovery document: RFC 8414's fields plus the OIDC-specific ones."""
     out = authorization_server_metadata(issuer)
+    base = issuer.rstrip("/")
     out.update(
+        userinfo_endpoint=f"{base}/oauth/userinfo",
         subject_types_supported=["public"],
-        id_token_signing_alg_values_supported=[a for a in signing_algorithms if a == "RS256"]
-        or ["RS256"],
-        scopes_supported=["openid"],
-        claims_supported=["iss", "sub", "aud", "exp", "iat", "client_id", "scope", "jti"],
+        id_token_signing_alg_values_supported=[DEFAULT_ID_TOKEN_ALGORITHM],
+        scopes_supported=list(OIDC_SCOPES),
+        claims_supported=[
+            "iss",
+            "sub",
+            "aud",
+            "azp",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "amr",
+            "preferred_username",
+        ],
+        prompt_values_supported=["none", "login", "consent", "select_account"],
+        request_parameter_supported=False,
+        request_uri_parameter_supported=False,
     )
     return out

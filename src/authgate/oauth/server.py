@@ -21,16 +21,31 @@ from typing import Any
 
 from sqlalchemy import select
 
-from authgate.errors import InvalidCredentials, InvalidRequest, InvalidScope, PayloadTooLarge
+from authgate.crypto.digest import Digester
+from authgate.errors import (
+    InsufficientScope,
+    InvalidCredentials,
+    InvalidRequest,
+    InvalidScope,
+    PayloadTooLarge,
+)
+from authgate.identity import Identity
+from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.client_auth import PresentedClient, extract_client, verify_client
 from authgate.oauth.clients import ClientRecord, ClientService
+from authgate.oauth.codes import AuthorizationCodes
+from authgate.oauth.consents import Consents
+from authgate.oauth.device import DeviceService
 from authgate.oauth.errors import InvalidGrant, InvalidTokenScope, invalid_client
 from authgate.oauth.grants import check_grant_allowed, parse_scope, resolve_scopes, select_grant
+from authgate.oauth.registration import DEVICE_CODE_GRANT
 from authgate.replay import ReplayCache
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_tokens import RefreshTokenRecord
 from authgate.tokens.access import IssuedAccessToken
+from authgate.tokens.claims import invalid_token
+from authgate.tokens.id_tokens import IdTokenIssuer
 from authgate.tokens.refresh import REFRESH_TOKEN_PREFIX, RefreshGrant
 from authgate.tokens.services import TokenServices
 
@@ -49,6 +64,7 @@ class OAuthServer:
         tokens: authgate's token services (signing, refresh families, deny-list).
         replay: remembers used client-assertion ``jti`` values.
         db: the database (refresh-token rows, users).
+        digester: keyed digests (authorization codes).
         clock: seconds since the epoch.
     """
 
@@ -58,6 +74,7 @@ class OAuthServer:
         tokens: TokenServices,
         replay: ReplayCache,
         db: Database,
+        digester: Digester,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -66,7 +83,19 @@ class OAuthServer:
         self._replay = replay
         self._db = db
         self._clock = clock
+        self.digester = digester
+        self.codes = AuthorizationCodes(db, digester, tokens.refresh, clock=clock)
+        self.consents = Consents(db, clock=clock)
+        self.id_tokens = IdTokenIssuer(
+            tokens.signing,
+            issuer=tokens.config.issuer,
+            lifetime=tokens.config.access_token_lifetime,
+            clock=clock,
+        )
         self.issuer = tokens.config.issuer.rstrip("/")
+        self.device = DeviceService(
+            db, digester, verification_uri=self.issuer + "/oauth/device", clock=clock
+        )
         self.token_endpoint = self.issuer + "/oauth/token"
         self._audiences = (self.token_endpoint, self.issuer, self.issuer + "/")
 
@@ -118,10 +147,109 @@ class OAuthServer:
         grant = select_grant(form.get("grant_type"))
         client = await self.authenticate(authorization, form, confidential=False)
         check_grant_allowed(client, grant)
+        if grant == "authorization_code":
+            return await self._authorization_code(client, form)
+        if grant == DEVICE_CODE_GRANT:
+            return await self._device_code(client, form)
         requested = parse_scope(form.get("scope"))
         if grant == "client_credentials":
             return self._client_credentials(client, requested)
         return await self._refresh(client, form, requested)
+
+    async def _authorization_code(
+        self, client: ClientRecord, form: Mapping[str, str]
+    ) -> dict[str, Any]:
+        code = form.get("code")
+        if code is None:
+            raise InvalidRequest("code is required.")
+        if "scope" in form:
+            raise InvalidRequest("scope is not a parameter of the authorization code grant.")
+        grant = await self.codes.redeem(
+            code,
+            client_id=client.client_id,
+            redirect_uri=form.get("redirect_uri"),
+            code_verifier=form.get("code_verifier"),
+        )
+        return await self.user_tokens(
+            client,
+            grant.user_id,
+            grant.scopes,
+            auth_time=grant.auth_time,
+            amr=grant.amr,
+            nonce=grant.nonce,
+            code_id=grant.code_id,
+        )
+
+    async def _device_code(self, client: ClientRecord, form: Mapping[str, str]) -> dict[str, Any]:
+        code = form.get("device_code")
+        if code is None:
+            raise InvalidRequest("device_code is required.")
+        grant = await self.device.redeem(code, client.client_id)
+        return await self.user_tokens(
+            client, grant.user_id, grant.scopes, auth_time=grant.auth_time
+        )
+
+    async def user_tokens(
+        self,
+        client: ClientRecord,
+        user_id: str,
+        scopes: tuple[str, ...],
+        *,
+        auth_time: float,
+        amr: tuple[str, ...] = (),
+        nonce: str | None = None,
+        code_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The token response of a user-delegated grant (authorization code, device).
+
+        The access token carries the granted scopes only — never the user's roles: a
+        client acts with what the user consented to (least privilege). A refresh family
+        is always started (it records the access token, so disabling the user or
+        replaying the code revokes it); the refresh token is handed out only to clients
+        registered for ``refresh_token``. An ID token is added with the ``openid`` scope.
+
+        Raises:
+            InvalidGrant: the user is gone or disabled, or the code was replayed meanwhile.
+        """
+        async with self._db.session() as s:
+            user = await s.get(User, user_id)
+        if user is None or user.disabled:
+            raise InvalidGrant(reason="user gone or disabled")
+        allowed = set(client.scopes).union(OIDC_SCOPES)
+        if user.scopes:  # a user restricted to scopes delegates no more than them
+            allowed &= set(user.scopes).union(OIDC_SCOPES)
+        granted = tuple(sc for sc in scopes if sc in allowed)
+        access = self.tokens.access.issue(
+            subject=user.id,
+            client_id=client.client_id,
+            scopes=granted,
+            username=user.name,
+            auth_time=auth_time,
+        )
+        refresh = await self.tokens.refresh.issue(
+            user_id=user.id,
+            client_id=client.client_id,
+            scopes=granted,
+            auth_time=auth_time,
+            access=access,
+        )
+        if code_id is not None and not await self.codes.attach_family(code_id, refresh.family_id):
+            await self.tokens.refresh.revoke_family(refresh.family_id)
+            raise InvalidGrant(reason="code: replayed during redemption")
+        body = _token_response(access, granted)
+        if "refresh_token" in client.grants:
+            body["refresh_token"] = refresh.token
+        if "openid" in granted:
+            body["id_token"] = self.id_tokens.issue(
+                subject=user.id,
+                client_id=client.client_id,
+                auth_time=auth_time,
+                nonce=nonce,
+                access_token=access.token,
+                amr=amr,
+                username=user.name if "profile" in granted else None,
+            )
+        return body
 
     def _client_credentials(
         self, client: ClientRecord, requested: tuple[str, ...] | None
@@ -146,7 +274,7 @@ class OAuthServer:
             if user is None or user.disabled:
                 raise InvalidGrant(reason="refresh: user gone or disabled")
             # The client's registration is the ceiling too: scopes it lost are dropped.
-            scopes = tuple(sc for sc in grant.scopes if sc in client.scopes)
+            scopes = _within_client(grant.scopes, client)
             return self.tokens.access.issue(
                 subject=user.id,
                 client_id=client.client_id,
@@ -163,7 +291,7 @@ class OAuthServer:
             raise InvalidGrant(reason=exc.reason) from None
         except InvalidScope as exc:
             raise InvalidTokenScope(reason=exc.description) from None
-        scopes = tuple(sc for sc in grant.scopes if sc in client.scopes)
+        scopes = _within_client(grant.scopes, client)
         body = _token_response(access, scopes)
         body["refresh_token"] = refresh.token
         return body
@@ -245,6 +373,34 @@ class OAuthServer:
             "token_type": "refresh_token",
         }
 
+    # -- /oauth/userinfo -----------------------------------------------------------------
+
+    async def userinfo(self, identity: Identity | None) -> dict[str, Any]:
+        """OIDC Core §5.3: the claims about the user an ``openid`` access token stands for.
+
+        Raises:
+            InvalidCredentials: no authgate access token (401, ``invalid_token``).
+            InsufficientScope: the token lacks ``openid`` (403, OIDC Core §5.3.3).
+        """
+        if (
+            identity is None
+            or identity.scheme != "bearer"
+            or identity.claims.get("iss") != self.tokens.config.issuer
+        ):
+            raise invalid_token("userinfo needs an authgate access token")
+        if "openid" not in identity.scopes:
+            raise InsufficientScope(
+                challenges=['Bearer realm="authgate", error="insufficient_scope", scope="openid"']
+            )
+        async with self._db.session() as s:
+            user = await s.get(User, identity.principal_id)
+        if user is None or user.disabled:
+            raise invalid_token("userinfo: user gone or disabled")
+        out: dict[str, Any] = {"sub": user.id}
+        if "profile" in identity.scopes:
+            out["preferred_username"] = user.name
+        return out
+
     # -- /oauth/revoke ------------------------------------------------------------------
 
     async def revoke(self, authorization: str | None, form: Mapping[str, str]) -> None:
@@ -267,6 +423,11 @@ class OAuthServer:
         claims = await self._access_claims(token)
         if claims is not None and claims.get("client_id") == client.client_id:
             await self.tokens.revocation.revoke(str(claims["jti"]), float(claims["exp"]))
+
+
+def _within_client(scopes: tuple[str, ...], client: ClientRecord) -> tuple[str, ...]:
+    allowed = set(client.scopes).union(OIDC_SCOPES)
+    return tuple(sc for sc in scopes if sc in allowed)
 
 
 def _required_token(form: Mapping[str, str]) -> str:

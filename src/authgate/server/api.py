@@ -14,7 +14,10 @@ from authgate.errors import AuthError, InvalidRequest, NotFound, render
 from authgate.server import (
     routes_audit,
     routes_auth,
+    routes_authorize,
     routes_clients,
+    routes_device,
+    routes_device_page,
     routes_keys,
     routes_mfa,
     routes_oauth,
@@ -101,4 +104,7 @@ def create_api() -> FastAPI:
     api.include_router(routes_auth.router)
     api.include_router(routes_clients.router)
     api.include_router(routes_oauth.router)
+    api.include_router(routes_authorize.router)
+    api.include_router(routes_device.router)
+    api.include_router(routes_device_page.router)
     return api

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from authgate.gateway.middleware import get_identity
 from authgate.oauth.form import parse_form
 from authgate.oauth.metadata import authorization_server_metadata, openid_configuration
 from authgate.server.deps import Rt
@@ -63,6 +64,17 @@ async def revoke(request: Request, rt: Rt) -> Response:
     form = await _form(request)
     await rt.oauth.revoke(request.headers.get("authorization"), form)
     return Response(b"", status_code=200, headers=_NO_STORE)
+
+
+@router.get("/oauth/userinfo", summary="OpenID Connect UserInfo (OIDC Core §5.3)")
+async def userinfo(request: Request, rt: Rt) -> Response:
+    body = await rt.oauth.userinfo(get_identity(request.scope))
+    return _json(body, _NO_STORE)
+
+
+@router.post("/oauth/userinfo", summary="OpenID Connect UserInfo, POST (OIDC Core §5.3.1)")
+async def userinfo_post(request: Request, rt: Rt) -> Response:
+    return await userinfo(request, rt)
 
 
 @router.get(
