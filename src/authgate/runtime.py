@@ -40,7 +40,7 @@ from authgate.schemes.bearer import BearerJWTAuthenticator
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
 from authgate.schemes.httpsig import HttpSigAuthenticator
-from authgate.schemes.mtls import MtlsAuthenticator
+from authgate.schemes.mtls import ClientCertificates, MtlsAuthenticator
 from authgate.schemes.oauth1 import OAuth1Authenticator
 from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.schemes.sigv4 import SigV4Authenticator
@@ -83,7 +83,11 @@ def build_schemes(
         elif name == "basic" and settings.basic_enabled:
             out.append(BasicAuthenticator(resolver, login_throttle))
         elif name == "bearer" and tokens is not None:
-            out.append(tokens.bearer_authenticator(settings.issuers))
+            out.append(
+                tokens.bearer_authenticator(
+                    settings.issuers, certificates=client_certificates(settings)
+                )
+            )
         elif name == "bearer" and settings.issuers:
             out.append(BearerJWTAuthenticator(settings.issuers, http=None))
         elif name == "sigv4":
@@ -115,6 +119,11 @@ def build_schemes(
                 )
             )
     return out
+
+
+def client_certificates(settings: Settings) -> ClientCertificates:
+    """Reads client certificates as the mTLS scheme does (same proxies, same header)."""
+    return ClientCertificates(TrustedProxies(settings.trusted_proxies), settings.mtls_header)
 
 
 def token_config(settings: Settings) -> TokenConfig:
@@ -260,7 +269,14 @@ class Runtime:
         clients = ClientService(
             db, secrets.digester, users, audit, cache=client_cache, on_changed=credential_changed
         )
-        oauth = OAuthServer(clients, tokens, replay, db, secrets.digester)
+        oauth = OAuthServer(
+            clients,
+            tokens,
+            replay,
+            db,
+            secrets.digester,
+            certificates=client_certificates(settings),
+        )
         mfa = MfaService(
             db,
             secrets.master_keys,

@@ -29,6 +29,7 @@ from authgate.errors import (
     InvalidScope,
     PayloadTooLarge,
 )
+from authgate.gateway.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.client_auth import PresentedClient, extract_client, verify_client
@@ -40,6 +41,7 @@ from authgate.oauth.errors import InvalidGrant, InvalidTokenScope, invalid_clien
 from authgate.oauth.grants import check_grant_allowed, parse_scope, resolve_scopes, select_grant
 from authgate.oauth.registration import DEVICE_CODE_GRANT
 from authgate.replay import ReplayCache
+from authgate.schemes.mtls import ClientCertificates
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_tokens import RefreshTokenRecord
@@ -65,6 +67,7 @@ class OAuthServer:
         replay: remembers used client-assertion ``jti`` values.
         db: the database (refresh-token rows, users).
         digester: keyed digests (authorization codes).
+        certificates: reads client certificates (certificate-bound tokens, RFC 8705).
         clock: seconds since the epoch.
     """
 
@@ -76,9 +79,11 @@ class OAuthServer:
         db: Database,
         digester: Digester,
         *,
+        certificates: ClientCertificates | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clients = clients
+        self.certificates = certificates or ClientCertificates(TrustedProxies(()))
         self.tokens = tokens
         self._replay = replay
         self._db = db
@@ -138,8 +143,21 @@ class OAuthServer:
 
     # -- /oauth/token -------------------------------------------------------------------
 
-    async def token(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+    async def token(
+        self,
+        authorization: str | None,
+        form: Mapping[str, str],
+        *,
+        x5t_s256: str | None = None,
+    ) -> dict[str, Any]:
         """Run a token request; returns the RFC 6749 §5.1 response body.
+
+        Args:
+            authorization: the ``Authorization`` header.
+            form: the form parameters.
+            x5t_s256: the thumbprint of the client certificate the request came with (a
+                trusted proxy's header or direct TLS); the access token is then bound to
+                it (RFC 8705 §3: ``cnf``), and works only with that certificate.
 
         Raises:
             AuthError: an RFC 6749 §5.2 error (see :mod:`authgate.oauth.errors`).
@@ -148,16 +166,16 @@ class OAuthServer:
         client = await self.authenticate(authorization, form, confidential=False)
         check_grant_allowed(client, grant)
         if grant == "authorization_code":
-            return await self._authorization_code(client, form)
+            return await self._authorization_code(client, form, x5t_s256)
         if grant == DEVICE_CODE_GRANT:
-            return await self._device_code(client, form)
+            return await self._device_code(client, form, x5t_s256)
         requested = parse_scope(form.get("scope"))
         if grant == "client_credentials":
-            return self._client_credentials(client, requested)
-        return await self._refresh(client, form, requested)
+            return self._client_credentials(client, requested, x5t_s256)
+        return await self._refresh(client, form, requested, x5t_s256)
 
     async def _authorization_code(
-        self, client: ClientRecord, form: Mapping[str, str]
+        self, client: ClientRecord, form: Mapping[str, str], x5t_s256: str | None
     ) -> dict[str, Any]:
         code = form.get("code")
         if code is None:
@@ -178,15 +196,18 @@ class OAuthServer:
             amr=grant.amr,
             nonce=grant.nonce,
             code_id=grant.code_id,
+            x5t_s256=x5t_s256,
         )
 
-    async def _device_code(self, client: ClientRecord, form: Mapping[str, str]) -> dict[str, Any]:
+    async def _device_code(
+        self, client: ClientRecord, form: Mapping[str, str], x5t_s256: str | None
+    ) -> dict[str, Any]:
         code = form.get("device_code")
         if code is None:
             raise InvalidRequest("device_code is required.")
         grant = await self.device.redeem(code, client.client_id)
         return await self.user_tokens(
-            client, grant.user_id, grant.scopes, auth_time=grant.auth_time
+            client, grant.user_id, grant.scopes, auth_time=grant.auth_time, x5t_s256=x5t_s256
         )
 
     async def user_tokens(
@@ -199,6 +220,7 @@ class OAuthServer:
         amr: tuple[str, ...] = (),
         nonce: str | None = None,
         code_id: str | None = None,
+        x5t_s256: str | None = None,
     ) -> dict[str, Any]:
         """The token response of a user-delegated grant (authorization code, device).
 
@@ -225,6 +247,7 @@ class OAuthServer:
             scopes=granted,
             username=user.name,
             auth_time=auth_time,
+            x5t_s256=x5t_s256,
         )
         refresh = await self.tokens.refresh.issue(
             user_id=user.id,
@@ -252,17 +275,21 @@ class OAuthServer:
         return body
 
     def _client_credentials(
-        self, client: ClientRecord, requested: tuple[str, ...] | None
+        self, client: ClientRecord, requested: tuple[str, ...] | None, x5t_s256: str | None
     ) -> dict[str, Any]:
         scopes = resolve_scopes(requested, client.scopes)
         access = self.tokens.access.issue(
-            subject=client.client_id, client_id=client.client_id, scopes=scopes
+            subject=client.client_id, client_id=client.client_id, scopes=scopes, x5t_s256=x5t_s256
         )
         # RFC 6749 §4.4.3: no refresh token for the client credentials grant.
         return _token_response(access, scopes)
 
     async def _refresh(
-        self, client: ClientRecord, form: Mapping[str, str], requested: tuple[str, ...] | None
+        self,
+        client: ClientRecord,
+        form: Mapping[str, str],
+        requested: tuple[str, ...] | None,
+        x5t_s256: str | None,
     ) -> dict[str, Any]:
         token = form.get("refresh_token")
         if token is None:
@@ -281,6 +308,7 @@ class OAuthServer:
                 scopes=scopes,
                 username=user.name,
                 auth_time=grant.auth_time,
+                x5t_s256=x5t_s256,
             )
 
         try:
@@ -329,6 +357,8 @@ class OAuthServer:
         name = claims.get("preferred_username")
         if isinstance(name, str):
             out["username"] = name
+        if "cnf" in claims:
+            out["cnf"] = claims["cnf"]  # RFC 8705 §3.2
         return out
 
     async def _access_claims(self, token: str) -> Mapping[str, Any] | None:

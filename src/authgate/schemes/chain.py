@@ -53,6 +53,11 @@ class SchemeChain:
                     challenges=self.challenges,
                 )
             return None
+        if len(present) > 1:
+            # A connection credential (a client certificate) yields to one the request
+            # carries: with mTLS everywhere, every request also presents a certificate,
+            # and a certificate-bound token (RFC 8705) comes with its certificate.
+            present = [s for s in present if not getattr(s, "ambient", False)] or present
         if len(present) > 1 and not self._allow_multiple:
             raise InvalidRequest(
                 "more than one credential presented: send exactly one",

@@ -36,6 +36,7 @@ from authgate.crypto.certificates import (
     CertificateError,
     load_certificate,
     thumbprint_sha256,
+    x5t_s256,
 )
 from authgate.errors import InvalidCredentials, InvalidRequest
 from authgate.identity import Identity
@@ -43,6 +44,7 @@ from authgate.schemes.base import RequestView
 
 __all__ = [
     "CertificateResolver",
+    "ClientCertificates",
     "MtlsAuthenticator",
     "ProxyTrust",
     "certificate_from_proxy_header",
@@ -138,6 +140,76 @@ def certificate_from_tls_chain(chain: tuple[str, ...]) -> x509.Certificate:
         raise _malformed("unreadable TLS client certificate") from exc
 
 
+class ClientCertificates:
+    """Reads a request's client certificate: a trusted proxy's header, else direct TLS.
+
+    Shared by the mTLS scheme (which authenticates by it) and by certificate-bound
+    tokens (RFC 8705 §3: bound at the token endpoint, checked wherever the token is used).
+
+    Args:
+        proxies: the TLS-terminating proxies whose certificate header is believed; it
+            must be the same set the middleware trusts for ``X-Forwarded-For``.
+        header: the header those proxies put the client certificate in.
+    """
+
+    def __init__(self, proxies: ProxyTrust, header: str = DEFAULT_HEADER) -> None:
+        self._proxies = proxies
+        self.header = header.lower()
+
+    def proxy_header(self, request: RequestView) -> str | None:
+        """The certificate header, when sent by a trusted direct peer (never otherwise)."""
+        value = request.headers.get(self.header)
+        if not value or not value.strip() or not self._proxies.is_trusted(request.peer):
+            return None
+        return value
+
+    def is_present(self, request: RequestView) -> bool:
+        return self.proxy_header(request) is not None or bool(request.tls_client_chain)
+
+    def certificate(self, request: RequestView) -> x509.Certificate | None:
+        """The client certificate (the proxy's header wins over direct TLS), or None.
+
+        Raises:
+            InvalidRequest: the certificate is malformed.
+        """
+        value = self.proxy_header(request)
+        if value is not None:
+            return certificate_from_proxy_header(value)
+        if request.tls_client_chain:
+            return certificate_from_tls_chain(request.tls_client_chain)
+        return None
+
+    def x5t_s256(self, request: RequestView) -> str | None:
+        """RFC 8705 §3.1 ``x5t#S256`` of the client certificate; None when there is none
+        or it is malformed (a binding check then fails, it never errors)."""
+        try:
+            cert = self.certificate(request)
+        except InvalidRequest:
+            return None
+        return x5t_s256(cert) if cert is not None else None
+
+    def x5t_s256_of_scope(self, scope: Mapping[str, Any]) -> str | None:
+        """:meth:`x5t_s256` straight from an ASGI scope (for endpoints outside the chain)."""
+        name = self.header.encode("latin-1")
+        values = [v for k, v in scope.get("headers", ()) if k == name]
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if len(values) == 1 and self._proxies.is_trusted(peer):
+            try:
+                return x5t_s256(certificate_from_proxy_header(values[0].decode("latin-1")))
+            except InvalidRequest:
+                return None
+        if len(values) > 1 and self._proxies.is_trusted(peer):
+            return None  # two certificate headers: believe neither
+        chain = tls_client_chain(scope)
+        if not chain:
+            return None
+        try:
+            return x5t_s256(certificate_from_tls_chain(chain))
+        except InvalidRequest:
+            return None
+
+
 class MtlsAuthenticator:
     """Authenticates requests by a registered client certificate.
 
@@ -151,6 +223,7 @@ class MtlsAuthenticator:
 
     name = "mtls"
     challenge = 'Certificate realm="authgate"'
+    ambient = True  # a connection credential: a request-carried one takes precedence
     needs_body = False
     cacheable = False  # the header is only believed from some peers: never reuse by value
     credential_params: tuple[str, ...] = ()
@@ -163,25 +236,13 @@ class MtlsAuthenticator:
         header: str = DEFAULT_HEADER,
     ) -> None:
         self._resolver = resolver
-        self._proxies = proxies
-        self._header = header.lower()
-        self.credential_headers: tuple[str, ...] = (self._header,)
-
-    def _from_trusted_proxy(self, request: RequestView) -> bool:
-        # the direct peer, never an address taken from X-Forwarded-For
-        return self._proxies.is_trusted(request.peer)
-
-    def _proxy_header(self, request: RequestView) -> str | None:
-        value = request.headers.get(self._header)
-        if not value or not value.strip() or not self._from_trusted_proxy(request):
-            return None
-        return value
+        # the direct peer decides whether the header is believed, never X-Forwarded-For
+        self.certificates = ClientCertificates(proxies, header)
+        self.credential_headers: tuple[str, ...] = (self.certificates.header,)
 
     def is_present(self, request: RequestView) -> bool:
         """A certificate header from a trusted proxy, or a direct TLS client certificate."""
-        if self._proxy_header(request) is not None:
-            return True
-        return bool(request.tls_client_chain)
+        return self.certificates.is_present(request)
 
     def certificate(self, request: RequestView) -> x509.Certificate:
         """The client certificate of ``request`` (the proxy's header wins over direct TLS).
@@ -190,13 +251,10 @@ class MtlsAuthenticator:
             InvalidRequest: the certificate is malformed.
             InvalidCredentials: no certificate at all.
         """
-        value = self._proxy_header(request)
-        if value is not None:
-            return certificate_from_proxy_header(value)
-        chain: tuple[str, ...] = request.tls_client_chain
-        if chain:
-            return certificate_from_tls_chain(chain)
-        raise self._refuse("no client certificate")
+        cert = self.certificates.certificate(request)
+        if cert is None:
+            raise self._refuse("no client certificate")
+        return cert
 
     async def authenticate(self, request: RequestView) -> Identity:
         """The principal the presented certificate is registered to.

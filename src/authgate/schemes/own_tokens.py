@@ -9,16 +9,22 @@ that trusts authgate's issuer (with a :class:`~authgate.tokens.signing_store.Loc
 and any external issuers. For tokens whose ``iss`` is authgate's own it adds two steps
 after the signature and claims checks: the ``jti`` deny-list (on every request, never
 cached) and the mapping to the caller the token was issued for
-(:func:`~authgate.tokens.access.identity_from_access_token`). It is not ``cacheable``:
+(:func:`~authgate.tokens.access.identity_from_access_token`). Any token with a
+``cnf`` claim (RFC 8705 §3.1, certificate-bound) is accepted only when the request
+presents the certificate whose ``x5t#S256`` it names — never without a certificate,
+never with another; an unknown confirmation method is refused. It is not ``cacheable``:
 the middleware's verified-identity cache would skip the deny-list; the inner verified-
 token cache still keeps signature checks off the hot path.
 """
 
 from __future__ import annotations
 
+import hmac
+
 from authgate.identity import Identity
 from authgate.schemes.base import RequestView
 from authgate.schemes.bearer import BearerJWTAuthenticator
+from authgate.schemes.mtls import ClientCertificates
 from authgate.tokens.access import identity_from_access_token
 from authgate.tokens.claims import CHALLENGE, invalid_token
 from authgate.tokens.revocation import RevocationList
@@ -33,6 +39,8 @@ class OwnTokenAuthenticator:
         inner: the bearer authenticator (its issuers include ``issuer``).
         issuer: authgate's own ``iss``.
         revocation: the ``jti`` deny-list.
+        certificates: reads the request's client certificate (certificate-bound tokens);
+            None refuses every bound token.
     """
 
     name = "bearer"
@@ -43,13 +51,19 @@ class OwnTokenAuthenticator:
     credential_params: tuple[str, ...] = ()
 
     def __init__(
-        self, inner: BearerJWTAuthenticator, *, issuer: str, revocation: RevocationList
+        self,
+        inner: BearerJWTAuthenticator,
+        *,
+        issuer: str,
+        revocation: RevocationList,
+        certificates: ClientCertificates | None = None,
     ) -> None:
         if issuer not in inner.verifier.issuers:
             raise ValueError(f"the bearer authenticator does not trust {issuer!r}")
         self.inner = inner
         self.issuer = issuer
         self.revocation = revocation
+        self.certificates = certificates
 
     def is_present(self, request: RequestView) -> bool:
         """True when the request carries a JWT-shaped bearer token."""
@@ -63,12 +77,27 @@ class OwnTokenAuthenticator:
             RevocationUnavailable: the shared deny-list cannot answer (503).
         """
         identity = await self.inner.authenticate(request)
+        if "cnf" in identity.claims:
+            self._check_binding(identity.claims["cnf"], request)
         if identity.claims.get("iss") != self.issuer:
             return identity
         jti = identity.claims.get("jti")
         if type(jti) is not str or await self.revocation.is_revoked(jti):
             raise invalid_token("revoked")
         return identity_from_access_token(identity)
+
+    def _check_binding(self, cnf: object, request: RequestView) -> None:
+        """RFC 8705 §3.1: the presented certificate must be the one the token names."""
+        if not isinstance(cnf, dict) or set(cnf) != {"x5t#S256"}:
+            raise invalid_token("unsupported confirmation method")
+        bound = cnf["x5t#S256"]
+        presented = self.certificates.x5t_s256(request) if self.certificates else None
+        if (
+            type(bound) is not str
+            or presented is None
+            or not hmac.compare_digest(presented.encode(), bound.encode("utf-8", "replace"))
+        ):
+            raise invalid_token("certificate-bound token without its certificate")
 
     async def aclose(self) -> None:
         """Close the inner authenticator's HTTP client, if it owns one."""

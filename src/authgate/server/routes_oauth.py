@@ -48,7 +48,11 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/oauth/token", summary="OAuth 2.0 token endpoint (RFC 6749 §3.2)")
 async def token(request: Request, rt: Rt) -> Response:
     form = await _form(request)
-    body = await rt.oauth.token(request.headers.get("authorization"), form)
+    body = await rt.oauth.token(
+        request.headers.get("authorization"),
+        form,
+        x5t_s256=rt.oauth.certificates.x5t_s256_of_scope(request.scope),
+    )
     return _json(body, _NO_STORE)
 
 

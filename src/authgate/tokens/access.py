@@ -50,7 +50,7 @@ __all__ = [
 #: Claims every authgate access token carries (RFC 9068 §2.2, plus ``scope``).
 ACCESS_TOKEN_CLAIMS = ("iss", "sub", "aud", "client_id", "scope", "jti", "iat", "exp")
 #: Claims carried when known: authentication facts (§2.2.1) and identity attributes.
-OPTIONAL_CLAIMS = ("auth_time", "acr", "preferred_username", "roles")
+OPTIONAL_CLAIMS = ("auth_time", "acr", "preferred_username", "roles", "cnf")
 
 
 class SigningKeys(Protocol):
@@ -139,6 +139,7 @@ class AccessTokenIssuer:
         auth_time: float | None = None,
         acr: str | None = None,
         lifetime: int | None = None,
+        x5t_s256: str | None = None,
     ) -> IssuedAccessToken:
         """Sign a new access token.
 
@@ -151,6 +152,8 @@ class AccessTokenIssuer:
             auth_time: when the user (or key) authenticated, seconds since the epoch.
             acr: the authentication context class reference.
             lifetime: overrides the configured lifetime (never longer).
+            x5t_s256: binds the token to this client certificate (RFC 8705 §3.1:
+                ``cnf: {"x5t#S256": ...}``).
 
         Returns:
             The token, its ``jti`` and expiry.
@@ -180,6 +183,8 @@ class AccessTokenIssuer:
             claims["preferred_username"] = username
         if roles:
             claims["roles"] = list(roles)
+        if x5t_s256 is not None:
+            claims["cnf"] = {"x5t#S256": x5t_s256}
         token = self._keys.ring.sign(claims, algorithm=self.algorithm, now=now)
         return IssuedAccessToken(token, jti, iat + life, life)
 

@@ -21,6 +21,7 @@ from authgate.crypto.digest import Digester
 from authgate.crypto.sealing import MasterKeyRing
 from authgate.schemes.base import CredentialResolver
 from authgate.schemes.bearer import BearerJWTAuthenticator
+from authgate.schemes.mtls import ClientCertificates
 from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.store.db import Database
 from authgate.tokens.access import AccessTokenIssuer, AccessTokenVerifier
@@ -145,6 +146,7 @@ class TokenServices:
         external_issuers: Sequence[IssuerConfig] = (),
         *,
         http: httpx2.AsyncClient | None = None,
+        certificates: ClientCertificates | None = None,
         clock: Callable[[], float] = time.time,
     ) -> OwnTokenAuthenticator:
         """The chain's ``bearer`` scheme: authgate's issuer plus the configured ones."""
@@ -155,4 +157,6 @@ class TokenServices:
             clock=clock,
             key_sources={own.issuer: LocalKeySource(self.signing)},
         )
-        return OwnTokenAuthenticator(inner, issuer=own.issuer, revocation=self.revocation)
+        return OwnTokenAuthenticator(
+            inner, issuer=own.issuer, revocation=self.revocation, certificates=certificates
+        )
