@@ -135,5 +135,7 @@ def browser(world: OAuthWorld) -> BrowserFlow:
 
 
 async def make_user(world: OAuthWorld, name: str = "alice", **kwargs: Any) -> str:
+    """A member holding ``read`` and ``write`` (unless ``scopes`` says otherwise)."""
+    kwargs.setdefault("scopes", ["read", "write"])
     view = await world.rt.users.create(LOCAL_ADMIN, name, password=PASSWORD, **kwargs)
     return str(view.as_json()["id"])

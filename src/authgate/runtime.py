@@ -129,7 +129,8 @@ def client_certificates(settings: Settings) -> ClientCertificates:
 def token_config(settings: Settings) -> TokenConfig:
     """authgate's own token settings."""
     return TokenConfig(
-        issuer=settings.token_issuer or f"http://{settings.host}:{settings.port}",
+        # One spelling everywhere (metadata, RFC 9207 iss, token iss): no trailing slash.
+        issuer=(settings.token_issuer or f"http://{settings.host}:{settings.port}").rstrip("/"),
         audience=settings.token_audience,
         access_token_lifetime=settings.access_token_lifetime,
         refresh_token_lifetime=int(parse_duration(settings.refresh_token_lifetime).total_seconds()),
@@ -246,6 +247,7 @@ class Runtime:
 
         keys.after_revoke = tokens.refresh.revoke_credential  # its tokens die with the key
         users.after_disable = user_disabled
+        users.after_password_change = login_sessions.revoke_user  # a stolen session dies too
         sigv4 = SigV4Credentials(resolver, keys.session_token)
         # Password failures are counted together whether they come over Basic or the form.
         login_throttle = TotpThrottle(MemoryThrottleStore(time.time), time.time)
@@ -276,6 +278,7 @@ class Runtime:
             db,
             secrets.digester,
             certificates=client_certificates(settings),
+            audit=audit,
         )
         mfa = MfaService(
             db,
@@ -326,6 +329,17 @@ class Runtime:
                 asyncio.create_task(self.bus.run(self._on_remote_change), name="authgate-bus")
             )
         self._tasks.append(asyncio.create_task(self._flush_usage(), name="authgate-last-used"))
+        self._tasks.append(asyncio.create_task(self._purge(), name="authgate-purge"))
+
+    async def _purge(self) -> None:
+        """Delete expired authorization codes, login sessions and device codes, hourly."""
+        while True:
+            try:
+                await self.oauth.purge_expired()
+                await self.login_sessions.purge_expired()
+            except Exception:  # keep going: the next round catches up
+                log.exception("purging expired OAuth rows failed")
+            await asyncio.sleep(3600)
 
     async def _flush_usage(self) -> None:
         while True:

@@ -615,9 +615,11 @@ async def test_login_with_totp_when_enrolled(
     body = (await redeem(oauth, c["client_id"], got["code"], verifier)).json()
     claims = jwt.decode(body["id_token"], options={"verify_signature": False})
     assert claims["amr"] == ["pwd", "otp", "mfa"]
-    # a recovery code works once in the code field
+    # a recovery code works once in the code field (amr: no OTP device was used)
     page = await flow.authorize(auth_params(c["client_id"], challenge, prompt="login"))
     assert (await flow.login(page, code=recovery[0])).status_code == 303
+    session = await oauth.rt.login_sessions.lookup(flow.client.cookies["authgate-session"])
+    assert session is not None and session.amr == ("pwd", "mfa")
     page = await flow.authorize(auth_params(c["client_id"], challenge, prompt="login"))
     assert (await flow.login(page, code=recovery[0])).status_code == 401
 
@@ -813,3 +815,239 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- review findings: each one a regression test -------------------------------------------
+
+
+async def audit_events(oauth: OAuthWorld, event: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from authgate.store.models import AuditEvent
+
+    async with oauth.rt.db.session() as s:
+        return list((await s.scalars(select(AuditEvent).where(AuditEvent.event == event))).all())
+
+
+async def test_security_a_member_delegates_only_the_scopes_held_now(
+    oauth: OAuthWorld, flow: BrowserFlow
+) -> None:
+    from authgate.runtime import LOCAL_ADMIN
+
+    bob = await make_user(oauth, "bob", scopes=[])
+    c = await public_client(oauth, scopes=["read", "write"])
+    verifier, challenge = pkce_pair()
+    got = await flow.code_for(auth_params(c["client_id"], challenge), user="bob")
+    body = (await redeem(oauth, c["client_id"], got["code"], verifier)).json()
+    assert body["scope"] == "openid profile"  # bob holds neither read nor write
+    assert bob
+    # carol holds read and write; after losing write, refreshes no longer carry it
+    await make_user(oauth, "carol")
+    other = browser(oauth)
+    async with other.client:
+        got = await other.code_for(
+            auth_params(c["client_id"], challenge, scope="read write"), user="carol"
+        )
+    tokens = (await redeem(oauth, c["client_id"], got["code"], verifier)).json()
+    assert tokens["scope"] == "read write"
+    async with oauth.rt.db.session() as s, s.begin():
+        from authgate.store.models import User
+
+        await s.execute(update(User).where(User.name == "carol").values(scopes=["read"]))
+    r = await oauth.token(
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": c["client_id"],
+        }
+    )
+    assert r.status_code == 200 and r.json()["scope"] == "read"
+    assert LOCAL_ADMIN
+
+
+async def test_security_password_change_ends_browser_sessions(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    from authgate.runtime import LOCAL_ADMIN
+
+    c = await public_client(oauth)
+    _, challenge = pkce_pair()
+    await flow.code_for(auth_params(c["client_id"], challenge))
+    await oauth.rt.users.set_password(LOCAL_ADMIN, "alice", "a brand new passphrase 42")
+    r = await flow.authorize(auth_params(c["client_id"], challenge, prompt="none"))
+    assert location_params(r)["error"] == "login_required"
+
+
+@pytest.mark.parametrize(
+    "presented",
+    [
+        "http://127.0.0.1:5000/c%09b",
+        "http://127.0.0.1:5000/c\tb",
+        "http://127.0.0.1:5000/cb\n",
+        "http://127.0.0.1:5000/cb?" + "x" * 2100,
+        "http://127.0.0.1:5000/cb\u00e9",
+    ],
+)
+async def test_security_loopback_redirect_uri_must_be_plain_and_short(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str, presented: str
+) -> None:
+    c = await public_client(oauth, redirect_uris=["http://127.0.0.1/cb"])
+    _, challenge = pkce_pair()
+    r = await flow.authorize(auth_params(c["client_id"], challenge, redirect_uri=presented))
+    assert r.status_code == 400 and "location" not in r.headers
+
+
+async def test_security_a_client_never_approved_asks_even_for_no_scopes(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await oauth.register(
+        grants=["authorization_code"], redirect_uris=[REDIRECT], scopes=[], name="quiet"
+    )
+    _, challenge = pkce_pair()
+    params = auth_params(c["client_id"], challenge)
+    del params["scope"]
+    page = await flow.authorize(params)
+    consent = await flow.follow(await flow.login(page))
+    assert consent.status_code == 200 and "decision" in consent.text
+    assert (await flow.submit(consent, decision="allow")).status_code == 303
+
+
+async def test_max_age_zero_logs_in_once_then_continues(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await public_client(oauth)
+    _, challenge = pkce_pair()
+    page = await flow.authorize(auth_params(c["client_id"], challenge, max_age="0"))
+    after = await flow.follow(await flow.login(page))
+    assert after.status_code == 200 and "decision" in after.text  # consent, not login again
+
+
+async def test_security_public_loopback_clients_always_ask(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await public_client(oauth, redirect_uris=["http://127.0.0.1/cb"])
+    _, challenge = pkce_pair()
+    params = auth_params(c["client_id"], challenge, redirect_uri="http://127.0.0.1:4000/cb")
+    assert "code" in await flow.code_for(params)
+    again = await flow.authorize(params | {"redirect_uri": "http://127.0.0.1:4001/cb"})
+    assert again.status_code == 200 and "decision" in again.text
+    silent = await flow.authorize(params | {"prompt": "none"})
+    assert location_params(silent)["error"] == "consent_required"
+
+
+async def test_security_a_leaked_code_replayed_by_another_client_revokes_nothing(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await public_client(oauth)
+    thief = await public_client(oauth, name="thief")
+    verifier, challenge = pkce_pair()
+    got = await flow.code_for(auth_params(c["client_id"], challenge))
+    tokens = (await redeem(oauth, c["client_id"], got["code"], verifier)).json()
+    r = await redeem(oauth, thief["client_id"], got["code"], verifier)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert (
+        await oauth.client.get("/v1/whoami", headers=bearer(tokens["access_token"]))
+    ).status_code == 200
+    assert not await audit_events(oauth, "oauth.code_replayed")
+    # the client itself replaying it is the signal: revoked, and audited
+    await redeem(oauth, c["client_id"], got["code"], verifier)
+    assert (
+        await oauth.client.get("/v1/whoami", headers=bearer(tokens["access_token"]))
+    ).status_code == 401
+    assert len(await audit_events(oauth, "oauth.code_replayed")) == 1
+
+
+async def test_post_authorization_requests_are_answered_with_303(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await public_client(oauth)
+    _, challenge = pkce_pair()
+    await flow.code_for(auth_params(c["client_id"], challenge))
+    r = await flow.client.post("/oauth/authorize", data=auth_params(c["client_id"], challenge))
+    assert r.status_code == 303 and "code" in location_params(r)
+    r = await flow.client.post(
+        "/oauth/authorize", data=auth_params(c["client_id"], challenge, response_type="token")
+    )
+    assert r.status_code == 303 and location_params(r)["error"] == "unsupported_response_type"
+
+
+async def test_security_totp_code_replayed_at_the_login_form_is_refused(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    import pyotp
+
+    from authgate.identity import Identity
+
+    me = Identity(subject="alice", principal_id=alice, scheme="basic", roles=("member",))
+    secret = (await oauth.rt.mfa.begin_enrolment(me)).as_json()["secret"]
+    totp = pyotp.TOTP(secret)
+    await oauth.rt.mfa.confirm_enrolment(me, None, totp.at(time.time() - 30))
+    c = await public_client(oauth)
+    _, challenge = pkce_pair()
+    page = await flow.authorize(auth_params(c["client_id"], challenge))
+    code = totp.now()
+    assert (await flow.login(page, code=code)).status_code == 303
+    page = await flow.authorize(auth_params(c["client_id"], challenge, prompt="login"))
+    assert (await flow.login(page, code=code)).status_code == 401  # same code, same step
+    old = totp.at(time.time() - 60)  # step T-2
+    assert (await flow.login(page, code=old)).status_code == 401
+
+
+async def test_security_login_form_failures_are_throttled_and_audited_without_the_name(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await public_client(oauth)
+    _, challenge = pkce_pair()
+    page = await flow.authorize(auth_params(c["client_id"], challenge))
+    typed = "my secret passphrase typed as a user name"
+    for _ in range(4):
+        assert (await flow.login(page, typed, "x" * 12)).status_code == 401
+    for _ in range(4):  # three free failures, then a growing delay
+        assert (await flow.login(page, "alice", "wrong password!!")).status_code == 401
+    # past the free failures the account's lane waits: even the right password is refused
+    # now, with the same answer, and without costing a hash
+    r = await flow.login(page)
+    assert r.status_code == 401 and "incorrect" in r.text
+    failed = await audit_events(oauth, "login.failed")
+    assert len(failed) == 9
+    assert all(typed not in repr((e.actor, e.detail)) for e in failed)
+    assert all(e.client_ip == "203.0.113.9" for e in failed)
+
+
+async def test_token_grants_and_logins_are_audited(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    c = await public_client(oauth)
+    verifier, challenge = pkce_pair()
+    got = await flow.code_for(auth_params(c["client_id"], challenge))
+    body = (await redeem(oauth, c["client_id"], got["code"], verifier)).json()
+    for event in ("login.succeeded", "oauth.consent_granted", "oauth.code_issued"):
+        (record,) = await audit_events(oauth, event)
+        assert record.actor_id == alice and record.client_ip == "203.0.113.9"
+    (issued,) = await audit_events(oauth, "oauth.token_issued")
+    assert issued.detail["client_id"] == c["client_id"] and issued.actor_id == alice
+    every = repr([(e.actor, e.detail) for e in await audit_events(oauth, "oauth.token_issued")])
+    assert body["access_token"] not in every and got["code"] not in every
+
+
+async def test_expired_codes_and_sessions_are_purged(
+    oauth: OAuthWorld, flow: BrowserFlow, alice: str
+) -> None:
+    from authgate.store.models_authz import LoginSessionRecord
+
+    c = await public_client(oauth)
+    _, challenge = pkce_pair()
+    await flow.code_for(auth_params(c["client_id"], challenge))
+    assert await oauth.rt.oauth.purge_expired() == 0
+    async with oauth.rt.db.session() as s, s.begin():
+        await s.execute(update(AuthorizationCodeRecord).values(expires_at=_ago(2 * 86400)))
+        await s.execute(update(LoginSessionRecord).values(expires_at=_ago(2 * 86400)))
+    assert await oauth.rt.oauth.purge_expired() == 1
+    assert await oauth.rt.login_sessions.purge_expired() == 1
+
+
+@pytest.mark.parametrize("settings", [{"token_issuer": "https://authgate.test/"}], indirect=True)
+async def test_issuer_is_spelled_one_way_everywhere(oauth: OAuthWorld) -> None:
+    assert oauth.rt.tokens.config.issuer == "https://authgate.test"
+    meta = (await oauth.client.get("/.well-known/openid-configuration")).json()
+    assert meta["issuer"] == oauth.rt.tokens.config.issuer == oauth.rt.oauth.issuer

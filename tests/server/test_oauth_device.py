@@ -122,3 +122,28 @@ async def test_device_authorization_refuses_clients_without_the_grant(oauth: OAu
     assert r.status_code == 400 and r.json()["error"] == "unauthorized_client"
     r = await oauth.client.post("/oauth/device_authorization", data={"client_id": "agc_nobody"})
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+
+
+async def test_device_pages_send_the_page_headers_and_audit_wrong_codes(
+    oauth: OAuthWorld, flow: BrowserFlow
+) -> None:
+    from sqlalchemy import select
+
+    from authgate.store.models import AuditEvent
+
+    await make_user(oauth)
+    page = await flow.client.get("/oauth/device")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    page = await flow.follow(await flow.login(page))
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    wrong = await flow.submit(page, user_code="BCDF-GHJK")
+    assert wrong.status_code == 401
+    assert "frame-ancestors 'none'" in wrong.headers["content-security-policy"]
+    async with oauth.rt.db.session() as s:
+        events = (
+            await s.scalars(
+                select(AuditEvent).where(AuditEvent.event == "oauth.device_code_failed")
+            )
+        ).all()
+    assert len(events) == 1 and events[0].actor == "alice"

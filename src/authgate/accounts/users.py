@@ -122,6 +122,7 @@ class UserService:
         self._audit = audit
         self._changed = on_principal_changed
         self.after_disable: Callable[[str], Awaitable[object]] | None = None
+        self.after_password_change: Callable[[str], Awaitable[object]] | None = None
 
     async def create(
         self,
@@ -240,6 +241,8 @@ class UserService:
             )
         self._changed(user.id)
         await self._record("user.password_changed", actor, user.id, client_ip)
+        if self.after_password_change is not None:
+            await self.after_password_change(user.id)  # e.g. end the user's browser sessions
 
     async def _record(
         self,

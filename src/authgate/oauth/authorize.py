@@ -39,6 +39,8 @@ __all__ = [
 OIDC_SCOPES: tuple[str, ...] = ("openid", "profile")
 _PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _MAX_PARAM = 2048
+#: Longest redirect URI (the registration limit, and the stored column's size).
+MAX_REDIRECT_URI = 2000
 _MAX_STATE = 1024
 _MAX_NONCE = 512
 
@@ -91,8 +93,12 @@ class AuthorizationRequest:
     prompt: frozenset[str]
     max_age: int | None
 
-    def as_params(self) -> dict[str, str]:
-        """The request as query parameters (to show the page again, e.g. after login)."""
+    def as_params(self, *, after_login: bool = False) -> dict[str, str]:
+        """The request as query parameters (to show the page again, e.g. after login).
+
+        ``after_login``: the login that ``prompt=login`` or ``max_age`` asked for is about
+        to happen, so neither is repeated (``max_age=0`` would otherwise ask forever).
+        """
         out = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -105,7 +111,7 @@ class AuthorizationRequest:
         for name, value in (("state", self.state), ("nonce", self.nonce)):
             if value is not None:
                 out[name] = value
-        if self.max_age is not None:
+        if self.max_age is not None and not after_login:
             out["max_age"] = str(self.max_age)
         if "consent" in self.prompt:  # "login" and "none" are spent once the page is shown
             out["prompt"] = "consent"
@@ -132,7 +138,14 @@ def redirect_uri_matches(registered: str, presented: str) -> bool:
     """Exact match; for ``http`` on a loopback host, any port (RFC 8252 §7.3)."""
     if registered == presented:
         return True
-    if len(presented) > _MAX_PARAM or not presented.startswith("http://"):
+    # urlsplit drops TAB/CR/LF silently: refuse anything but plain printable ASCII first,
+    # so what matched is exactly what is stored and echoed.
+    if (
+        len(presented) > MAX_REDIRECT_URI
+        or not presented.startswith("http://")
+        or not presented.isascii()
+        or any(c <= " " or c == "\x7f" for c in presented)
+    ):
         return False
     try:
         a, b = urlsplit(registered), urlsplit(presented)
@@ -205,7 +218,7 @@ def validate_authorization_request(
     if params.get("response_mode", "query") != "query":
         raise fail("invalid_request", "Only response_mode=query is supported.")
     try:
-        requested = parse_scope(params.get("scope"))
+        requested = parse_scope(params.get("scope") or None)
     except AuthError:
         raise fail("invalid_scope", "The scope parameter is malformed.") from None
     allowed = (*client.scopes, *OIDC_SCOPES)

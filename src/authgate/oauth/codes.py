@@ -9,7 +9,9 @@ request), RFC 7636 §4.6 (PKCE verification), RFC 9700 §4.5 (code injection, re
 Codes look like other authgate secrets (``aga_`` prefix, ~178 random bits, CRC32) and only
 their keyed digest is stored. Redemption is a conditional ``UPDATE … WHERE used_at IS
 NULL``: of two concurrent redemptions exactly one wins; the loser (or any later one)
-revokes the refresh family (and so the access tokens) the winner was given. Every check
+revokes the refresh family (and so the access tokens) the winner was given — when it
+is presented by the client the code was issued to (anyone else holding a leaked code only
+gets ``invalid_grant``, so they cannot revoke the legitimate client's tokens). Every check
 runs after the code is spent, so a code that fails once (wrong verifier, wrong client)
 cannot be tried again.
 """
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import generate_key, is_well_formed
@@ -154,6 +156,10 @@ class AuthorizationCodes:
             )
             won = getattr(spent, "rowcount", 0) == 1
         if not won:
+            if row.client_id != client_id:
+                # Only the client the code was issued to can trigger the revocation: a
+                # stranger holding a leaked code must not be able to kill its tokens.
+                raise InvalidGrant(reason="code: used, and presented by another client")
             await self._replayed(row.id)
             raise InvalidGrant(reason="code: used twice; its tokens revoked")
         if now >= row.expires_at.timestamp():
@@ -174,6 +180,17 @@ class AuthorizationCodes:
             row.auth_time.timestamp(),
             tuple(row.amr),
         )
+
+    async def purge_expired(self, *, grace: float = 86400.0) -> int:
+        """Delete codes expired more than ``grace`` seconds ago (a replay of one then
+        answers ``invalid_grant`` without revoking: after a day its tokens are covered by
+        the refresh family's own checks)."""
+        cutoff = _dt(self._clock() - grace)
+        async with self._db.session() as s, s.begin():
+            result = await s.execute(
+                delete(AuthorizationCodeRecord).where(AuthorizationCodeRecord.expires_at < cutoff)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _replayed(self, code_id: str) -> None:
         """Mark a code replayed and revoke what its first redemption was given."""

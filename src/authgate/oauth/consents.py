@@ -29,19 +29,24 @@ class Consents:
         self._db = db
         self._clock = clock
 
-    async def granted(self, user_id: str, client_id: str) -> tuple[str, ...]:
-        """The scopes ``user_id`` approved for ``client_id`` (empty when none)."""
+    async def granted(self, user_id: str, client_id: str) -> tuple[str, ...] | None:
+        """The scopes ``user_id`` approved for ``client_id``; None when never asked."""
         async with self._db.session() as s:
             scopes = await s.scalar(
                 select(ConsentRecord.scopes).where(
                     ConsentRecord.user_id == user_id, ConsentRecord.client_id == client_id
                 )
             )
-        return tuple(scopes or ())
+        return None if scopes is None else tuple(scopes)
 
     async def covers(self, user_id: str, client_id: str, scopes: Sequence[str]) -> bool:
-        """True when every scope in ``scopes`` was approved before."""
-        return set(scopes) <= set(await self.granted(user_id, client_id))
+        """True when the user approved this client before, for every scope in ``scopes``.
+
+        A client the user never approved is not covered even for no scopes: identifying
+        the user to a client (its ``sub``, user name) needs consent too.
+        """
+        granted = await self.granted(user_id, client_id)
+        return granted is not None and set(scopes) <= set(granted)
 
     async def remember(self, user_id: str, client_id: str, scopes: Sequence[str]) -> None:
         """Add ``scopes`` to what ``user_id`` approved for ``client_id``."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from authgate.accounts.resolver import StoreResolver
 from authgate.crypto.digest import Digester
@@ -133,6 +133,20 @@ class LoginSessions:
             )
         return getattr(result, "rowcount", 0) == 1
 
+    async def purge_expired(self, *, grace: float = 86400.0) -> int:
+        """Delete sessions expired (or revoked) more than ``grace`` seconds ago."""
+        cutoff = _dt(self._clock() - grace)
+        async with self._db.session() as s, s.begin():
+            result = await s.execute(
+                delete(LoginSessionRecord).where(
+                    or_(
+                        LoginSessionRecord.expires_at < cutoff,
+                        LoginSessionRecord.revoked_at < cutoff,
+                    )
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def revoke_user(self, user_id: str) -> int:
         """End every session of a user (when disabled or the password changes)."""
         async with self._db.session() as s, s.begin():
@@ -186,13 +200,13 @@ class PasswordLogin:
             code = (code or "").strip()
             if not code:
                 return None
-            ok = (
-                await self._mfa.verify(user_id, code, client_ip=client_ip)
-                if code.isdigit()
-                else await self._mfa.verify_recovery(user_id, code, client_ip=client_ip)
-            )
+            if code.isdigit():
+                ok = await self._mfa.verify(user_id, code, client_ip=client_ip)
+                amr = ("pwd", "otp", "mfa")
+            else:  # a recovery code: a second factor, but no one-time *password* device
+                ok = await self._mfa.verify_recovery(user_id, code, client_ip=client_ip)
+                amr = ("pwd", "mfa")
             if not ok:
                 return None
-            amr = ("pwd", "otp", "mfa")
         await self.throttle.succeeded(account, client_ip)
         return LoginResult(user_id, identity.subject, amr)

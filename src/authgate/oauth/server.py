@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from authgate.audit.events import AuditRecord
+from authgate.audit.sinks import AuditSink
 from authgate.crypto.digest import Digester
 from authgate.errors import (
     InsufficientScope,
@@ -68,6 +70,7 @@ class OAuthServer:
         db: the database (refresh-token rows, users).
         digester: keyed digests (authorization codes).
         certificates: reads client certificates (certificate-bound tokens, RFC 8705).
+        audit: records user-delegated token grants and authorization-code replays.
         clock: seconds since the epoch.
     """
 
@@ -80,9 +83,11 @@ class OAuthServer:
         digester: Digester,
         *,
         certificates: ClientCertificates | None = None,
+        audit: AuditSink | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clients = clients
+        self._audit = audit
         self.certificates = certificates or ClientCertificates(TrustedProxies(()))
         self.tokens = tokens
         self._replay = replay
@@ -182,12 +187,19 @@ class OAuthServer:
             raise InvalidRequest("code is required.")
         if "scope" in form:
             raise InvalidRequest("scope is not a parameter of the authorization code grant.")
-        grant = await self.codes.redeem(
-            code,
-            client_id=client.client_id,
-            redirect_uri=form.get("redirect_uri"),
-            code_verifier=form.get("code_verifier"),
-        )
+        try:
+            grant = await self.codes.redeem(
+                code,
+                client_id=client.client_id,
+                redirect_uri=form.get("redirect_uri"),
+                code_verifier=form.get("code_verifier"),
+            )
+        except InvalidGrant as exc:
+            if "used twice" in exc.reason:
+                await self._record(
+                    "oauth.code_replayed", client, None, outcome="failure", reason=exc.reason
+                )
+            raise
         return await self.user_tokens(
             client,
             grant.user_id,
@@ -237,10 +249,7 @@ class OAuthServer:
             user = await s.get(User, user_id)
         if user is None or user.disabled:
             raise InvalidGrant(reason="user gone or disabled")
-        allowed = set(client.scopes).union(OIDC_SCOPES)
-        if user.scopes:  # a user restricted to scopes delegates no more than them
-            allowed &= set(user.scopes).union(OIDC_SCOPES)
-        granted = tuple(sc for sc in scopes if sc in allowed)
+        granted = _delegable(scopes, client, user)
         access = self.tokens.access.issue(
             subject=user.id,
             client_id=client.client_id,
@@ -259,6 +268,13 @@ class OAuthServer:
         if code_id is not None and not await self.codes.attach_family(code_id, refresh.family_id):
             await self.tokens.refresh.revoke_family(refresh.family_id)
             raise InvalidGrant(reason="code: replayed during redemption")
+        await self._record(
+            "oauth.token_issued",
+            client,
+            user,
+            grant="authorization_code" if code_id is not None else DEVICE_CODE_GRANT,
+            scopes=list(granted),
+        )
         body = _token_response(access, granted)
         if "refresh_token" in client.grants:
             body["refresh_token"] = refresh.token
@@ -295,13 +311,17 @@ class OAuthServer:
         if token is None:
             raise InvalidRequest("refresh_token is required.")
 
+        scopes: tuple[str, ...] = ()
+
         async def mint(grant: RefreshGrant) -> IssuedAccessToken:
+            nonlocal scopes
             async with self._db.session() as s:
                 user = await s.get(User, grant.user_id)
             if user is None or user.disabled:
                 raise InvalidGrant(reason="refresh: user gone or disabled")
-            # The client's registration is the ceiling too: scopes it lost are dropped.
-            scopes = _within_client(grant.scopes, client)
+            # The client's registration and the user's current scopes are the ceiling
+            # too: scopes either lost since are dropped.
+            scopes = _delegable(grant.scopes, client, user)
             return self.tokens.access.issue(
                 subject=user.id,
                 client_id=client.client_id,
@@ -312,14 +332,13 @@ class OAuthServer:
             )
 
         try:
-            grant, refresh, access = await self.tokens.refresh.rotate(
+            _, refresh, access = await self.tokens.refresh.rotate(
                 token, mint, client_id=client.client_id, scopes=requested
             )
         except InvalidCredentials as exc:
             raise InvalidGrant(reason=exc.reason) from None
         except InvalidScope as exc:
             raise InvalidTokenScope(reason=exc.description) from None
-        scopes = _within_client(grant.scopes, client)
         body = _token_response(access, scopes)
         body["refresh_token"] = refresh.token
         return body
@@ -403,6 +422,33 @@ class OAuthServer:
             "token_type": "refresh_token",
         }
 
+    async def _record(
+        self,
+        event: str,
+        client: ClientRecord,
+        user: User | None,
+        *,
+        outcome: str = "success",
+        **detail: Any,
+    ) -> None:
+        if self._audit is None:
+            return
+        await self._audit.emit(
+            AuditRecord(
+                event,
+                outcome=outcome,
+                actor_id=user.id if user is not None else None,
+                actor=user.name if user is not None else None,
+                credential_id=client.client_id,
+                scheme="oauth2",
+                detail={"client_id": client.client_id, **detail},
+            )
+        )
+
+    async def purge_expired(self) -> int:
+        """Delete expired authorization and device codes (the runtime calls it hourly)."""
+        return await self.codes.purge_expired() + await self.device.purge_expired()
+
     # -- /oauth/userinfo -----------------------------------------------------------------
 
     async def userinfo(self, identity: Identity | None) -> dict[str, Any]:
@@ -455,8 +501,17 @@ class OAuthServer:
             await self.tokens.revocation.revoke(str(claims["jti"]), float(claims["exp"]))
 
 
-def _within_client(scopes: tuple[str, ...], client: ClientRecord) -> tuple[str, ...]:
+def _delegable(scopes: tuple[str, ...], client: ClientRecord, user: User) -> tuple[str, ...]:
+    """The part of ``scopes`` a client may hold for ``user`` now.
+
+    The client's registered scopes (plus the OIDC ones) bound it; a member delegates only
+    scopes the member holds (none when the member holds none), as a member's API keys
+    never carry more than the member (:func:`authgate.accounts.resolver`); an admin's
+    authority covers any scope.
+    """
     allowed = set(client.scopes).union(OIDC_SCOPES)
+    if user.role != "admin":
+        allowed &= set(user.scopes).union(OIDC_SCOPES)
     return tuple(sc for sc in scopes if sc in allowed)
 
 

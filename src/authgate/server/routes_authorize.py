@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -158,13 +158,15 @@ async def authorize(request: Request, rt: Rt, ip: ClientIP) -> Response:
     if pairs is None:
         return browser.html(error_page("The authorization request is malformed."), 400)
     params, repeated = parse_authorization_params(pairs)
+    # A POSTed request is answered with 303, so the browser does not re-POST (RFC 9700 §4.12).
+    status = 303 if request.method == "POST" else 302
     try:
         req, client = await _validated(rt, params, repeated)
     except InvalidAuthorizationTarget as exc:
         return browser.html(error_page(exc.description), 400)
     except AuthorizationError as exc:
-        return browser.redirect(_error_location(rt, exc), 302)
-    return await _proceed(browser, req, client, ip, status=302)
+        return browser.redirect(_error_location(rt, exc), status)
+    return await _proceed(browser, req, client, ip, status=status)
 
 
 @router.post(AUTHORIZE_PATH, summary="Authorization endpoint, POSTed form (OIDC Core §3.1.2.1)")
@@ -194,9 +196,11 @@ async def _proceed(
                 "login_required", "The user is not signed in.", req.redirect_uri, req.state
             )
             return browser.redirect(_error_location(rt, raise_to), status)
-        return browser.login_form(AUTHORIZE_PATH + "?" + urlencode(req.as_params()))
-    if "consent" in req.prompt or not await rt.oauth.consents.covers(
-        session.user_id, client.client_id, req.scopes
+        return browser.login_form(AUTHORIZE_PATH + "?" + urlencode(req.as_params(after_login=True)))
+    if (
+        "consent" in req.prompt
+        or _always_ask(client, req)
+        or not await rt.oauth.consents.covers(session.user_id, client.client_id, req.scopes)
     ):
         if "none" in req.prompt:
             needed = AuthorizationError(
@@ -218,6 +222,14 @@ async def _proceed(
             )
         )
     return await _issue_code(browser, req, session, ip, status=status)
+
+
+def _always_ask(client: ClientRecord, req: AuthorizationRequest) -> bool:
+    """RFC 8252 §8.6, RFC 6749 §10.2: a public client answering on a loopback port cannot
+    be told from any local program that asks with its ``client_id``, so its requests are
+    never approved silently from a remembered consent."""
+    host = urlsplit(req.redirect_uri).hostname or ""
+    return client.public and (host in ("127.0.0.1", "::1", "localhost"))
 
 
 async def _issue_code(
@@ -289,13 +301,15 @@ async def login(request: Request, rt: Rt, ip: ClientIP) -> Response:
         username, form.get("password", ""), form.get("code"), client_ip=ip
     )
     if result is None:
+        # Not the typed name itself: people type passwords into the user-name field.
+        typed = rt.oauth.digester.digest(username[:128], purpose="audit-username")[:16]
         await rt.audit.emit(
             AuditRecord(
                 "login.failed",
                 outcome="failure",
-                actor=username[:128],
                 scheme="password",
                 client_ip=ip,
+                detail={"username_digest": typed},
             )
         )
         return browser.login_form(

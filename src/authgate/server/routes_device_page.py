@@ -77,12 +77,25 @@ async def device_code(request: Request, rt: Rt, ip: ClientIP) -> Response:
     typed = form.get("user_code", "")
     pending = await rt.oauth.device.find_pending(typed) if normalize_user_code(typed) else None
     if pending is None:
+        await rt.audit.emit(
+            AuditRecord(
+                "oauth.device_code_failed",
+                outcome="failure",
+                actor_id=session.user_id,
+                actor=session.username,
+                scheme="oauth2",
+                client_ip=ip,
+            )
+        )
         return _code_form(browser, error=_WRONG_CODE)
-    await throttle.succeeded(account, ip)
+    # No refund on success: an attacker could otherwise reset the count between guesses
+    # with user codes of their own; every lookup counts, right or wrong.
     client = await rt.oauth.clients.lookup(pending.client_id)
     if client is None:
         return _code_form(browser, error=_WRONG_CODE)
-    sealed = browser.sealer.seal({"user_code": typed}, binding=session.id, ttl=_TTL)
+    sealed = browser.sealer.seal(
+        {"user_code": typed, "client_id": client.client_id}, binding=session.id, ttl=_TTL
+    )
     return browser.html(
         consent_page(
             action=CONFIRM_PATH,
@@ -104,7 +117,8 @@ async def confirm(request: Request, rt: Rt, ip: ClientIP) -> Response:
         return browser.html(error_page("Your session ended. Open the page again."), 400)
     sealed = browser.sealer.unseal(form.get("authorization"), binding=session.id)
     code = sealed.get("user_code") if sealed else None
-    if not isinstance(code, str):
+    client_id = sealed.get("client_id") if sealed else None
+    if not isinstance(code, str) or not isinstance(client_id, str):
         return browser.html(error_page("This request is not yours or has expired."), 400)
     decision = form.get("decision")
     if decision == "allow":
@@ -121,7 +135,13 @@ async def confirm(request: Request, rt: Rt, ip: ClientIP) -> Response:
         return browser.html(error_page("The code expired or was already used."), 400)
     await rt.audit.emit(
         AuditRecord(
-            event, actor_id=session.user_id, actor=session.username, scheme="oauth2", client_ip=ip
+            event,
+            actor_id=session.user_id,
+            actor=session.username,
+            credential_id=client_id,
+            scheme="oauth2",
+            client_ip=ip,
+            detail={"client_id": client_id},
         )
     )
     return browser.html(message_page("Device", text))
