@@ -30,15 +30,35 @@ Policy (defaults of :class:`ThrottlePolicy`), per account = user id, across all 
 The decisions are pure functions over plain state (:func:`decide`, :func:`charge`,
 :func:`refund`); :class:`TotpThrottle` loads and saves the state through a
 :class:`ThrottleStore` with an injected clock. :class:`MemoryThrottleStore` serves one
-instance; instances sharing a database need a shared store.
+instance; instances sharing a database need a shared store
+(:class:`~authgate.cache.redis_throttle.RedisThrottleStore`).
+
+Load → decide/charge → save must be atomic for the counting rule (1.) to hold: two
+attempts that both read *n* failures and both write *n + 1* would let a guess through
+uncounted, and an attacker spraying several instances would get several times the cap.
+So :class:`TotpThrottle` does the whole sequence under :meth:`ThrottleStore.lock`, which
+the store makes exclusive across everyone who shares it (one process for the memory
+store, every instance for the Redis store), and saves through the store view the lock
+yields (the Redis store refuses a save whose lock was lost).
+
+A store that cannot answer raises an :class:`~authgate.errors.AuthError` (the Redis store:
+503 ``temporarily_unavailable``). :meth:`TotpThrottle.acquire` lets it through — the
+attempt is refused, never let past an unrecorded count (fail closed; NIST SP 800-63B
+§5.2.2 requires the limit to hold). :meth:`TotpThrottle.succeeded` logs and swallows it:
+the refund only ever loosens the state, so losing it leaves the account *stricter*, and
+the factor just verified (a TOTP step or a recovery code, already spent) stays accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
+
+from authgate.errors import AuthError
 
 __all__ = [
     "UNKNOWN_LANE",
@@ -47,6 +67,7 @@ __all__ = [
     "MemoryThrottleStore",
     "SourceState",
     "ThrottlePolicy",
+    "ThrottleStates",
     "ThrottleStore",
     "TotpThrottle",
     "charge",
@@ -58,6 +79,7 @@ __all__ = [
 UNKNOWN_LANE = "*"
 
 _S = TypeVar("_S")
+log = logging.getLogger("authgate.mfa")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +218,12 @@ def refund(
     source_state.failures = max(0, source_state.failures - 1)
 
 
-class ThrottleStore(Protocol):
-    """Where throttle state lives between requests (memory here; Redis later)."""
+class ThrottleStates(Protocol):
+    """Loading and saving the state of accounts and sources (``ttl`` in seconds).
+
+    Any method may raise an :class:`~authgate.errors.AuthError` when the store cannot
+    answer; see the module docstring for how :class:`TotpThrottle` treats it.
+    """
 
     async def load_account(self, account: str) -> AccountState | None: ...
 
@@ -208,6 +234,19 @@ class ThrottleStore(Protocol):
     async def save_source(self, source: str, state: SourceState, ttl: float) -> None: ...
 
 
+class ThrottleStore(ThrottleStates, Protocol):
+    """Where throttle state lives between requests (memory, or Redis for many instances)."""
+
+    def lock(self, account: str, source: str | None) -> AbstractAsyncContextManager[ThrottleStates]:
+        """Hold ``account`` (and ``source``) against every other user of the store.
+
+        Yields the states to load and save while held (a store may write the saves when
+        the block ends, and raise then if it cannot). Exclusive across everyone who
+        shares the store, so a load → save under it cannot lose another's update.
+        """
+        ...
+
+
 class MemoryThrottleStore:
     """Throttle state of one instance, entries dropped after their TTL."""
 
@@ -216,6 +255,13 @@ class MemoryThrottleStore:
         self._max = max_entries
         self._accounts: dict[str, tuple[float, AccountState]] = {}
         self._sources: dict[str, tuple[float, SourceState]] = {}
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def lock(self, account: str, source: str | None) -> AsyncIterator[ThrottleStates]:
+        """One lock for the whole store: the state lives in this process only."""
+        async with self._lock:
+            yield self
 
     async def load_account(self, account: str) -> AccountState | None:
         hit = self._accounts.get(account)
@@ -253,36 +299,53 @@ class TotpThrottle:
         self.policy = policy
         self._store = store
         self._clock = clock
-        self._lock = asyncio.Lock()
 
     async def acquire(self, account: str, source: str | None) -> Decision:
-        """Decide, and when allowed count the attempt as a failure until it succeeds."""
-        async with self._lock:
+        """Decide, and when allowed count the attempt as a failure until it succeeds.
+
+        Raises:
+            AuthError: the store cannot answer (fail closed: the attempt is refused).
+        """
+        async with self._store.lock(account, source or None) as store:
             now = self._clock()
-            state, src = await self._load(account, source)
+            state, src = await self._load(store, account, source)
             decision = decide(state, src, source, now, self.policy)
             if decision.allowed:
                 charge(state, src, decision.lane, now)
-            await self._save(account, state, source, src)
+            await self._save(store, account, state, source, src)
             return decision
 
     async def succeeded(self, account: str, source: str | None) -> None:
-        """The code was right: reset the account's counts and remember the source."""
-        async with self._lock:
-            now = self._clock()
-            state, src = await self._load(account, source)
-            refund(state, src, source, now, self.policy)
-            await self._save(account, state, source, src)
+        """The code was right: reset the account's counts and remember the source.
 
-    async def _load(self, account: str, source: str | None) -> tuple[AccountState, SourceState]:
-        state = await self._store.load_account(account) or AccountState()
-        src = (await self._store.load_source(source) if source else None) or SourceState()
+        Best effort: when the store cannot answer, the refund is lost (the account stays
+        stricter, never looser) and the caller's success stands.
+        """
+        try:
+            async with self._store.lock(account, source or None) as store:
+                now = self._clock()
+                state, src = await self._load(store, account, source)
+                refund(state, src, source, now, self.policy)
+                await self._save(store, account, state, source, src)
+        except AuthError as exc:
+            log.warning("throttle refund not recorded: %s", exc.reason)
+
+    async def _load(
+        self, store: ThrottleStates, account: str, source: str | None
+    ) -> tuple[AccountState, SourceState]:
+        state = await store.load_account(account) or AccountState()
+        src = (await store.load_source(source) if source else None) or SourceState()
         return state, src
 
     async def _save(
-        self, account: str, state: AccountState, source: str | None, src: SourceState
+        self,
+        store: ThrottleStates,
+        account: str,
+        state: AccountState,
+        source: str | None,
+        src: SourceState,
     ) -> None:
         ttl = max([self.policy.window, *(t - self._clock() for t in state.known.values())])
-        await self._store.save_account(account, state, ttl)
+        await store.save_account(account, state, ttl)
         if source:
-            await self._store.save_source(source, src, self.policy.window)
+            await store.save_source(source, src, self.policy.window)
