@@ -3,13 +3,16 @@
 Run: ``python bench/bench_oauth.py [--duration 10] [--connections 32] [--rounds 3]``
 
 One run, same machine, one process each (authgate: ``authgate serve``, one uvicorn
-process; oidc-provider 9.x: one node process, ``bench/peers/oidc-provider/server.mjs``,
-opaque tokens in its in-memory adapter). wrk (one thread, 32 connections) POSTs form
-bodies with HTTP Basic client authentication (RFC 6749 §2.3.1) from a Lua script. The
-token endpoint (RFC 6749 §4.4) and introspection (RFC 7662) are measured; authgate signs
-an RFC 9068 JWT (EdDSA) per grant. Targets (issue 4): authgate ≥ 1× oidc-provider on
-both, and ≥ 5,000 introspections/s. ``npm install`` runs in the peer folder when its
-node_modules is missing.
+process, httptools and uvloop; oidc-provider 9.x: one node process,
+``bench/peers/oidc-provider/server.mjs``, opaque tokens in its in-memory adapter), both up
+for the whole run. wrk (one thread, 32 connections) POSTs form bodies with HTTP Basic
+client authentication (RFC 6749 §2.3.1) from a Lua script. The token endpoint (RFC 6749
+§4.4) and introspection (RFC 7662, the same token every time, as a resource server asks
+about the token it is handed) are measured; authgate signs an RFC 9068 JWT (EdDSA) per
+grant. Each round measures both servers back to back, so a busy neighbour on the machine
+weighs on both; the medians over the rounds are compared. Targets (issue 4): authgate ≥ 1×
+oidc-provider on both, and ≥ 5,000 introspections/s. ``npm install`` runs in the peer
+folder when its node_modules is missing.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from bench_whoami import ensure_wrk, free_port, server
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "peers" / "oidc-provider"
 PEER_CLIENT = ("bench", "bench-secret-bench-secret-bench-secret")
+GRANT_BODY = "grant_type=client_credentials&scope=read"
 
 
 def lua(path: Path, body: str, authorization: str) -> Path:
@@ -59,6 +63,10 @@ def wrk_lua(binary: str, url: str, script: Path, duration: int, conns: int) -> f
     return float(m.group(1))
 
 
+def fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:,.0f}" for v in values)
+
+
 def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
@@ -70,15 +78,10 @@ def ensure_peer() -> None:
         )
 
 
-def measure(
-    binary: str,
-    base: str,
-    token_path: str,
-    intro_path: str,
-    auth: str,
-    a: argparse.Namespace,
-    tmp: Path,
-) -> tuple[float, float]:
+def prepare(
+    base: str, token_path: str, intro_path: str, auth: str, tmp: Path
+) -> list[tuple[str, Path]]:
+    """Check that the server grants and introspects; each endpoint's URL and wrk script."""
     r = httpx2.post(
         base + token_path,
         data={"grant_type": "client_credentials", "scope": "read"},
@@ -88,13 +91,11 @@ def measure(
     token = r.json()["access_token"]
     check = httpx2.post(base + intro_path, data={"token": token}, headers={"authorization": auth})
     assert check.status_code == 200 and check.json()["active"] is True, check.text
-    grant_lua = lua(tmp / "grant.lua", "grant_type=client_credentials&scope=read", auth)
-    intro_lua = lua(tmp / "intro.lua", f"token={token}", auth)
-    grants, intros = [], []
-    for _ in range(a.rounds):
-        grants.append(wrk_lua(binary, base + token_path, grant_lua, a.duration, a.connections))
-        intros.append(wrk_lua(binary, base + intro_path, intro_lua, a.duration, a.connections))
-    return statistics.median(grants), statistics.median(intros)
+    name = base.rsplit(":", 1)[1]
+    return [
+        (base + token_path, lua(tmp / f"grant-{name}.lua", GRANT_BODY, auth)),
+        (base + intro_path, lua(tmp / f"intro-{name}.lua", f"token={token}", auth)),
+    ]
 
 
 def main() -> None:
@@ -132,51 +133,56 @@ def main() -> None:
         text=True,
     )
     client = json.loads(created.stdout)
-    results: dict[str, tuple[float, float]] = {}
-    port = free_port()
+    port, peer_port = free_port(), free_port()
     env["AUTHGATE_TOKEN_ISSUER"] = f"http://127.0.0.1:{port}"
-    with server([py, "-m", "authgate", "serve", "--port", str(port)], port, env, "/healthz"):
-        results["authgate (EdDSA JWT)"] = measure(
-            binary,
-            f"http://127.0.0.1:{port}",
-            "/oauth/token",
-            "/oauth/introspect",
-            basic(client["client_id"], client["client_secret"]),
-            a,
-            tmp,
-        )
-    port = free_port()
     node_env = {
         **os.environ,
-        "PORT": str(port),
+        "PORT": str(peer_port),
         "CLIENT_ID": PEER_CLIENT[0],
         "CLIENT_SECRET": PEER_CLIENT[1],
         "NODE_ENV": "production",
     }
-    with server(
-        ["node", str(PEER / "server.mjs")], port, node_env, "/.well-known/openid-configuration"
+    ours, theirs = "authgate (EdDSA JWT)", "oidc-provider (opaque)"
+    with (
+        server([py, "-m", "authgate", "serve", "--port", str(port)], port, env, "/healthz"),
+        server(
+            ["node", str(PEER / "server.mjs")],
+            peer_port,
+            node_env,
+            "/.well-known/openid-configuration",
+        ),
     ):
-        results["oidc-provider (opaque)"] = measure(
-            binary,
-            f"http://127.0.0.1:{port}",
-            "/token",
-            "/token/introspection",
-            basic(*PEER_CLIENT),
-            a,
-            tmp,
-        )
+        here, there = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
+        auth = basic(client["client_id"], client["client_secret"])
+        paths = {
+            ours: ("/oauth/token", "/oauth/introspect"),
+            theirs: ("/token", "/token/introspection"),
+        }
+        targets = {
+            ours: prepare(here, *paths[ours], auth, tmp),
+            theirs: prepare(there, *paths[theirs], basic(*PEER_CLIENT), tmp),
+        }
+        rounds: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in targets}
+        load = os.getloadavg()[0]
+        for _ in range(a.rounds):
+            for name, endpoints in targets.items():
+                for measured, (url, script) in zip(rounds[name], endpoints, strict=True):
+                    measured.append(wrk_lua(binary, url, script, a.duration, a.connections))
+    results = {n: (statistics.median(g), statistics.median(i)) for n, (g, i) in rounds.items()}
     print(
         f"\nwrk -t1 -c{a.connections} -d{a.duration}s, one process each, "
-        f"median of {a.rounds} alternating rounds\n"
+        f"median of {a.rounds} alternating rounds (load average at start: {load:.2f})\n"
     )
     print(f"  {'':<24} {'grants/s':>12} {'introspections/s':>18}")
     for name, (g, i) in results.items():
         print(f"  {name:<24} {g:>12,.0f} {i:>18,.0f}")
-    ours, peer = results["authgate (EdDSA JWT)"], results["oidc-provider (opaque)"]
+    for name, (grants, intros) in rounds.items():
+        print(f"  {name:<24} rounds: grants {fmt(grants)}; introspections {fmt(intros)}")
+    mine, peer = results[ours], results[theirs]
     print()
-    print(f"  grants         authgate / oidc-provider  {ours[0] / peer[0]:5.2f}x  (target >= 1.0)")
-    print(f"  introspection  authgate / oidc-provider  {ours[1] / peer[1]:5.2f}x  (target >= 1.0)")
-    print(f"  introspection  authgate                  {ours[1]:>7,.0f}/s (target >= 5,000)")
+    print(f"  grants         authgate / oidc-provider  {mine[0] / peer[0]:5.2f}x  (target >= 1.0)")
+    print(f"  introspection  authgate / oidc-provider  {mine[1] / peer[1]:5.2f}x  (target >= 1.0)")
+    print(f"  introspection  authgate                  {mine[1]:>7,.0f}/s (target >= 5,000)")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ from authgate.audit.sinks import AuditSink
 from authgate.cache.redis_bus import Kind, RedisInvalidationBus
 from authgate.cache.redis_client import open_redis
 from authgate.cache.redis_replay import RedisReplayCache
+from authgate.cache.redis_throttle import RedisThrottleStore
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
@@ -27,7 +28,7 @@ from authgate.gateway.proxies import TrustedProxies
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
-from authgate.oauth.chain import OAuthAwareChain
+from authgate.mfa.throttle import ThrottleStore
 from authgate.oauth.clients import ClientCache, ClientService
 from authgate.oauth.login import LoginSessions, PasswordLogin
 from authgate.oauth.server import OAuthServer
@@ -198,6 +199,12 @@ class Runtime:
         bus = RedisInvalidationBus(redis) if redis is not None else None
         replay: ReplayCache = RedisReplayCache(redis) if redis is not None else MemoryReplayCache()
 
+        def throttle_store(name: str) -> ThrottleStore:
+            # shared by every instance through Redis; separate budgets per throttle
+            if redis is not None:
+                return RedisThrottleStore(redis, prefix=f"authgate:throttle:{name}:")
+            return MemoryThrottleStore(time.time)
+
         def principal_changed(principal_id: str) -> None:
             resolver.invalidate_principal(principal_id)
             if bus is not None:
@@ -250,14 +257,13 @@ class Runtime:
         users.after_password_change = login_sessions.revoke_user  # a stolen session dies too
         sigv4 = SigV4Credentials(resolver, keys.session_token)
         # Password failures are counted together whether they come over Basic or the form.
-        login_throttle = TotpThrottle(MemoryThrottleStore(time.time), time.time)
+        login_throttle = TotpThrottle(throttle_store("login"), time.time)
         schemes = build_schemes(
             settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle
         )
-        # OAuthAwareChain: /oauth/token, /revoke, /introspect authenticate clients themselves
-        chain: SchemeChain = OAuthAwareChain(
-            schemes, extra_credential_headers=[settings.api_key_header]
-        )
+        # /oauth/token, /introspect, /revoke, /device_authorization authenticate clients
+        # themselves: the server sends them past the chain (authgate.server.oauth_asgi)
+        chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
             secrets.digester,
             ttl=settings.credential_cache_ttl,
@@ -285,7 +291,7 @@ class Runtime:
             secrets.master_keys,
             secrets.digester,
             audit,
-            TotpThrottle(MemoryThrottleStore(time.time), time.time),
+            TotpThrottle(throttle_store("mfa"), time.time),
             time.time,
             issuer=settings.mfa_issuer,
         )

@@ -1,9 +1,14 @@
 """The server's ASGI entry point.
 
 Requests flow: fast path ``/healthz`` → :class:`AuthMiddleware` → fast path ``/v1/whoami``
-→ body-size limit → FastAPI. The two fast paths answer in plain ASGI because they are
-the hot endpoints (health checks, credential checks); their FastAPI twins exist for the
-OpenAPI document and answer identically.
+→ body-size limit → FastAPI. Requests at the OAuth endpoints that authenticate clients
+themselves (exactly ``/oauth/token``, ``/oauth/introspect``, ``/oauth/revoke``,
+``/oauth/device_authorization`` as raw paths; RFC 6749 §2.3.1) skip the scheme chain:
+:class:`OAuthEndpoints` applies the middleware's header checks and the policy, answers
+``POST`` to the first three itself and passes the rest to the body-size limit and
+FastAPI. The fast paths answer in plain ASGI because they are the hot endpoints (health
+checks, credential checks, machine-to-machine token traffic); their FastAPI twins exist
+for the OpenAPI document and answer identically.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ from authgate.identity import Identity
 from authgate.policy import PolicyMiddleware, load_policy
 from authgate.runtime import Runtime
 from authgate.server.api import create_api
+from authgate.server.oauth_asgi import (
+    OAuthEndpoints,
+    client_authenticating_path,
+    declared_too_large,
+)
 
 __all__ = ["AuthgateServer"]
 
@@ -65,6 +75,7 @@ class AuthgateServer:
         self.runtime = runtime
         self.api = create_api()
         self._auth: AuthMiddleware | None = None
+        self._oauth: OAuthEndpoints | None = None
         self._owns_runtime = runtime is None
         self._bodies: dict[int, tuple[Identity, bytes]] = {}
         if runtime is not None:
@@ -74,12 +85,11 @@ class AuthgateServer:
         self.runtime = runtime
         self.api.state.runtime = runtime
         after: ASGIApp = self._after_auth
+        policy = None
         if self.settings.policy_file is not None:
+            policy = load_policy(self.settings.policy_file)
             after = PolicyMiddleware(
-                after,
-                load_policy(self.settings.policy_file),
-                challenges=runtime.chain.challenges,
-                audit=runtime.audit,
+                after, policy, challenges=runtime.chain.challenges, audit=runtime.audit
             )
         self._auth = AuthMiddleware(
             after,
@@ -88,6 +98,13 @@ class AuthgateServer:
             trusted_proxies=TrustedProxies(self.settings.trusted_proxies),
             max_credential_length=self.settings.max_credential_length,
             verified=runtime.verified,
+        )
+        self._oauth = OAuthEndpoints(
+            runtime,
+            auth=self._auth,
+            after=self._after_auth,
+            policy=policy,
+            max_body=_MAX_API_BODY,
         )
 
     async def startup(self) -> None:
@@ -106,8 +123,11 @@ class AuthgateServer:
             if scope["path"] == "/healthz" and scope["method"] in ("GET", "HEAD"):
                 await _send_json(send, 200, _HEALTH_BODY)
                 return
-            if self._auth is None:
+            if self._auth is None or self._oauth is None:
                 await _send_json(send, 503, b'{"error":"starting"}')
+                return
+            if client_authenticating_path(scope) is not None:
+                await self._oauth(scope, receive, send)
                 return
             await self._auth(scope, receive, send)
         elif kind == "lifespan":
@@ -124,7 +144,7 @@ class AuthgateServer:
                 return
             await _send_json(send, 200, self._whoami_body(identity))
             return
-        if _declared_too_large(scope):
+        if declared_too_large(scope, _MAX_API_BODY):
             await send_error(send, PayloadTooLarge("The request body is too large."))
             return
         await self.api(scope, _limit_body(receive), send)
@@ -170,10 +190,3 @@ def _limit_body(receive: Receive, limit: int = _MAX_API_BODY) -> Receive:
         return message
 
     return limited
-
-
-def _declared_too_large(scope: Scope, limit: int = _MAX_API_BODY) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return not value.isdigit() or int(value) > limit
-    return False

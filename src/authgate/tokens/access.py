@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from authgate.crypto.digest import Digester
 from authgate.identity import Identity
 from authgate.tokens.claims import invalid_token
 from authgate.tokens.issuers import IssuerConfig
@@ -219,15 +220,61 @@ def identity_from_access_token(identity: Identity) -> Identity:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _VerifiedToken:
+    """A cache entry: what a full verification established, and the bounds of its reuse.
+
+    Attributes:
+        identity: the mapped caller (:func:`identity_from_access_token`).
+        jti: the token's ``jti`` (asked of the deny-list on every hit).
+        kid: the ``kid`` of the key that verified the signature.
+        alg: the JWS ``alg`` it verified under.
+        not_before: ``max(iat, nbf) - leeway``: a clock set back before this re-verifies.
+        expires_at: the token's ``exp``: the entry is never served at or after it.
+    """
+
+    identity: Identity
+    jti: str
+    kid: str | None
+    alg: str
+    not_before: float
+    expires_at: float
+
+
 class AccessTokenVerifier:
     """Verifies authgate's own access tokens: signature, claims, then the deny-list.
+
+    Tokens that verified are remembered, so a resource server introspecting the same token
+    on every call (RFC 7662 §2.1) pays for one Ed25519/ECDSA/RSA check per token, not per
+    call. The cache's rules:
+
+    - The key is an HMAC-SHA256 of the token under a key of this process (or the given
+      :class:`~authgate.crypto.digest.Digester`): the cache never holds a token, so its
+      contents cannot be replayed as bearer credentials (RFC 6750 §5.3).
+    - Only tokens that passed every check are stored; failures are never cached.
+    - An entry is served only while ``max(iat, nbf) - leeway <= now < exp`` (RFC 7519
+      §4.1.4, §4.1.5): never past the token's ``exp``. Between ``exp`` and ``exp +
+      leeway`` the full verification decides, exactly as without the cache.
+    - Every hit still asks the deny-list (RFC 7009 §2, RFC 9068 §4 via ``jti``): a token
+      revoked after it was cached is refused on its next use.
+    - Every hit still asks the key source for the signing key's ``kid``: a key that left
+      the JWK Set (RFC 7517 §5) takes its cached tokens with it. Rotation needs nothing
+      more: a retired key stays published until ``retired_at`` + the longest token
+      lifetime (+ leeway), so its tokens are valid until their ``exp`` with or without
+      the cache, and a ``kid`` is the RFC 7638 thumbprint of its key, so it never names
+      another key.
+    - At most ``cache_size`` entries; the oldest is dropped first.
 
     Args:
         issuer: the issuer configuration (:meth:`AccessTokenIssuer.issuer_config`).
         keys: the local key source.
         revocation: the ``jti`` deny-list.
         clock: returns the current time in seconds since the epoch.
+        digester: keys the cache (default: a random key of this instance).
+        cache_size: the most verified tokens remembered (0 disables the cache).
     """
+
+    _PURPOSE = "access-token-cache"
 
     def __init__(
         self,
@@ -236,10 +283,28 @@ class AccessTokenVerifier:
         revocation: RevocationList,
         *,
         clock: Callable[[], float] = time.time,
+        digester: Digester | None = None,
+        cache_size: int = 10_000,
     ) -> None:
+        if cache_size < 0:
+            raise ValueError("cache_size must not be negative")
         self._verifier = TokenVerifier([issuer], clock=clock)
         self._keys = keys
         self.revocation = revocation
+        self._clock = clock
+        self._leeway = float(issuer.leeway)
+        self._digester = digester if digester is not None else Digester(secrets.token_bytes(32))
+        self._cache_size = cache_size
+        self._cache: dict[str, _VerifiedToken] = {}
+
+    @property
+    def cached_tokens(self) -> int:
+        """How many verified tokens are cached."""
+        return len(self._cache)
+
+    def clear(self) -> None:
+        """Forget every cached verification (the next use of each token verifies afresh)."""
+        self._cache.clear()
 
     async def verify(self, token: str) -> Identity:
         """The caller's Identity (mapped by :func:`identity_from_access_token`).
@@ -248,9 +313,44 @@ class AccessTokenVerifier:
             InvalidCredentials: the token is refused or revoked.
             RevocationUnavailable: the shared deny-list cannot answer.
         """
+        key: str | None = None
+        if self._cache_size and len(token) <= self._verifier.max_token_bytes:
+            key = self._digester.digest(token, purpose=self._PURPOSE)
+            entry = self._cache.get(key)
+            if entry is not None and await self._still_verified(key, entry):
+                if await self.revocation.is_revoked(entry.jti):
+                    raise invalid_token("revoked")
+                return entry.identity
         unverified = self._verifier.inspect(token)
         keys = await self._keys.get_keys(unverified.kid)
         identity = self._verifier.verify(unverified, keys)
-        if await self.revocation.is_revoked(str(identity.claims["jti"])):
+        jti = str(identity.claims["jti"])
+        if await self.revocation.is_revoked(jti):
             raise invalid_token("revoked")
-        return identity_from_access_token(identity)
+        mapped = identity_from_access_token(identity)
+        if key is not None:
+            self._remember(key, mapped, jti, unverified.kid, unverified.alg)
+        return mapped
+
+    async def _still_verified(self, key: str, entry: _VerifiedToken) -> bool:
+        """True when the full verification would pass again (the deny-list aside)."""
+        now = self._clock()
+        if entry.not_before <= now < entry.expires_at:
+            keys = await self._keys.get_keys(entry.kid)
+            if keys.select(entry.kid, entry.alg) is not None:
+                return True
+        self._cache.pop(key, None)
+        return False
+
+    def _remember(self, key: str, identity: Identity, jti: str, kid: str | None, alg: str) -> None:
+        claims = identity.claims
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float):  # required and type-checked: never here
+            return
+        starts = [float(v) for v in (claims.get("iat"), claims.get("nbf")) if v is not None]
+        not_before = max(starts, default=float("-inf")) - self._leeway
+        if float(exp) <= self._clock():
+            return  # inside the leeway after exp: valid now, but not worth remembering
+        if key not in self._cache and len(self._cache) >= self._cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = _VerifiedToken(identity, jti, kid, alg, not_before, float(exp))
