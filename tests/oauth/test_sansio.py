@@ -83,3 +83,15 @@ def test_registration_rules() -> None:
         normalize_grants(["client_credentials"], public=True)
     with pytest.raises(InvalidRequest):
         normalize_grants(["password"], public=False)
+
+
+@pytest.mark.parametrize("encoded", ["%00", "%0A", "%0D", "%1F", "%7F", "a%09b"])
+def test_form_values_with_control_characters_are_refused(encoded: str) -> None:
+    from authgate.errors import InvalidRequest
+    from authgate.oauth.form import parse_form
+
+    with pytest.raises(InvalidRequest):
+        parse_form(f"token=x{encoded}y".encode(), "application/x-www-form-urlencoded")
+    assert parse_form(b"token=x%20y%C3%A9", "application/x-www-form-urlencoded") == {
+        "token": "x yé"
+    }

@@ -137,3 +137,23 @@ def test_repr_never_shows_private_material() -> None:
     key = make_key("EdDSA", activated=T0)
     d = str(key.private.as_dict(private=True)["d"])
     assert d not in repr(key) and d not in repr(SigningKeyRing([key]))
+
+
+def test_eddsa_fast_path_is_byte_for_byte_joserfc() -> None:
+    """The hand-rolled EdDSA compact JWS equals joserfc's (Ed25519 is deterministic)."""
+    from joserfc.jws import serialize_compact
+
+    from authgate.tokens.signing import _REGISTRY  # joserfc's own path, as for ES256/RS256
+
+    key = make_key("EdDSA", T0 - 5)
+    ring = SigningKeyRing([key])
+    claims = {"sub": "ü", "n": 1, "l": [1, "two"]}
+    for typ in ("at+jwt", "JWT", "at+jwt"):  # the header segment is cached per typ
+        token = ring.sign(claims, algorithm="EdDSA", now=T0, typ=typ)
+        expected = serialize_compact(
+            {"alg": "EdDSA", "typ": typ, "kid": key.kid},
+            json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode(),
+            key.private,
+            registry=_REGISTRY,
+        )
+        assert token == expected

@@ -23,11 +23,13 @@ rotates it in the database.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry, serialize_compact
@@ -168,11 +170,12 @@ class SigningKeyRing:
         keys: the keys (any state, expired ones included; they are filtered by time).
     """
 
-    __slots__ = ("_keys", "_verification")
+    __slots__ = ("_headers", "_keys", "_verification")
 
     def __init__(self, keys: Iterable[SigningKey] = ()) -> None:
         self._keys = tuple(sorted(keys, key=lambda k: (k.activated_at or 0.0, k.created_at)))
         self._verification: dict[tuple[str, ...], KeyRing] = {}
+        self._headers: dict[tuple[str, str], bytes] = {}
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
@@ -244,9 +247,31 @@ class SigningKeyRing:
             NoSigningKey: no key of ``algorithm`` is active.
         """
         key = self.active(algorithm, now)
-        header = {"alg": algorithm, "typ": typ, "kid": key.kid}
         payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+        if algorithm == "EdDSA":
+            # RFC 8037 §3.1 / RFC 7515 §7.1 by hand for the default (hot) algorithm: the
+            # header segment is encoded once per key and typ, and Ed25519 signs the
+            # ASCII signing input directly (deterministic: same bytes as joserfc).
+            head = self._headers.get((key.kid, typ))
+            if head is None:
+                head = _b64(
+                    json.dumps(
+                        {"alg": algorithm, "typ": typ, "kid": key.kid}, separators=(",", ":")
+                    ).encode()
+                )
+                self._headers[(key.kid, typ)] = head
+            signing_input = head + b"." + _b64(payload)
+            private = key.private.private_key
+            if not isinstance(private, Ed25519PrivateKey):  # pragma: no cover - by construction
+                raise TypeError("EdDSA signing keys are Ed25519")
+            signature = private.sign(signing_input)
+            return (signing_input + b"." + _b64(signature)).decode("ascii")
+        header = {"alg": algorithm, "typ": typ, "kid": key.kid}
         return serialize_compact(header, payload, key.private, registry=_REGISTRY)
 
     def __repr__(self) -> str:
         return f"SigningKeyRing(kids={[k.kid for k in self._keys]!r})"
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
