@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 
@@ -33,16 +32,13 @@ from authgate.oauth.errors import InvalidGrant
 from authgate.oauth.pkce import check_verifier
 from authgate.store.db import Database
 from authgate.store.models_authz import AuthorizationCodeRecord
+from authgate.timefmt import utc_datetime
 from authgate.tokens.refresh import RefreshTokenService
 
 __all__ = ["AUTHORIZATION_CODE_PREFIX", "AuthorizationCodes", "CodeGrant"]
 
 AUTHORIZATION_CODE_PREFIX = "aga_"
 _PURPOSE = "authorization-code"
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +106,10 @@ class AuthorizationCodes:
             scopes=list(request.scopes),
             nonce=request.nonce,
             code_challenge=request.code_challenge,
-            auth_time=_dt(auth_time),
+            auth_time=utc_datetime(auth_time),
             amr=list(amr),
-            created_at=_dt(now),
-            expires_at=_dt(now + self.lifetime),
+            created_at=utc_datetime(now),
+            expires_at=utc_datetime(now + self.lifetime),
             used_at=None,
             replayed_at=None,
             family_id=None,
@@ -152,7 +148,7 @@ class AuthorizationCodes:
                     AuthorizationCodeRecord.id == row.id,
                     AuthorizationCodeRecord.used_at.is_(None),
                 )
-                .values(used_at=_dt(now))
+                .values(used_at=utc_datetime(now))
             )
             won = getattr(spent, "rowcount", 0) == 1
         if not won:
@@ -185,7 +181,7 @@ class AuthorizationCodes:
         """Delete codes expired more than ``grace`` seconds ago (a replay of one then
         answers ``invalid_grant`` without revoking: after a day its tokens are covered by
         the refresh family's own checks)."""
-        cutoff = _dt(self._clock() - grace)
+        cutoff = utc_datetime(self._clock() - grace)
         async with self._db.session() as s, s.begin():
             result = await s.execute(
                 delete(AuthorizationCodeRecord).where(AuthorizationCodeRecord.expires_at < cutoff)
@@ -198,7 +194,7 @@ class AuthorizationCodes:
             await s.execute(
                 update(AuthorizationCodeRecord)
                 .where(AuthorizationCodeRecord.id == code_id)
-                .values(replayed_at=_dt(self._clock()))
+                .values(replayed_at=utc_datetime(self._clock()))
             )
             family_id = await s.scalar(
                 select(AuthorizationCodeRecord.family_id).where(

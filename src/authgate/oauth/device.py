@@ -48,7 +48,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
@@ -69,6 +69,7 @@ from authgate.oauth.records import ClientRecord
 from authgate.oauth.registration import DEVICE_CODE_GRANT
 from authgate.store.db import Database
 from authgate.store.models_device import DeviceCodeRecord
+from authgate.timefmt import utc_datetime
 
 __all__ = [
     "DEVICE_CODE_PREFIX",
@@ -103,10 +104,6 @@ _PENDING = "pending"
 _APPROVED = "approved"
 _DENIED = "denied"
 _USED = "used"
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 # Every slow_down answer adds its 5 seconds, concurrent ones too (in SQL, not from a read).
@@ -298,8 +295,8 @@ class DeviceService:
                 user_code_digest=self.user_code_digest(user_code),
                 client_id=client.client_id,
                 scopes=list(scopes),
-                created_at=_dt(now),
-                expires_at=_dt(now + self.lifetime),
+                created_at=utc_datetime(now),
+                expires_at=utc_datetime(now + self.lifetime),
                 interval=self.interval,
                 last_polled_at=None,
                 status=_PENDING,
@@ -374,13 +371,13 @@ class DeviceService:
                 .where(
                     DeviceCodeRecord.user_code_digest == self.user_code_digest(code),
                     DeviceCodeRecord.status == _PENDING,
-                    DeviceCodeRecord.expires_at > _dt(now),
+                    DeviceCodeRecord.expires_at > utc_datetime(now),
                 )
                 .values(
                     status=status,
                     user_id=user_id,
-                    auth_time=_dt(auth_time) if auth_time is not None else None,
-                    decided_at=_dt(now),
+                    auth_time=utc_datetime(auth_time) if auth_time is not None else None,
+                    decided_at=utc_datetime(now),
                 )
             )
         return getattr(result, "rowcount", 0) == 1
@@ -442,13 +439,13 @@ class DeviceService:
         in_time = (
             DeviceCodeRecord.last_polled_at.is_(None)
             if last is None
-            else DeviceCodeRecord.last_polled_at <= _dt(now - row.interval)
+            else DeviceCodeRecord.last_polled_at <= utc_datetime(now - row.interval)
         )
         async with self._db.session() as s, s.begin():
             result = await s.execute(
                 update(DeviceCodeRecord)
                 .where(DeviceCodeRecord.id == row.id, DeviceCodeRecord.status == _PENDING, in_time)
-                .values(last_polled_at=_dt(now))
+                .values(last_polled_at=utc_datetime(now))
             )
         return getattr(result, "rowcount", 0) == 1
 
@@ -458,7 +455,7 @@ class DeviceService:
             await s.execute(
                 update(DeviceCodeRecord)
                 .where(DeviceCodeRecord.id == row_id, DeviceCodeRecord.status == _PENDING)
-                .values(interval=_slower, last_polled_at=_dt(now))
+                .values(interval=_slower, last_polled_at=utc_datetime(now))
             )
         return SlowDown(reason=f"device: {why}")
 
@@ -467,7 +464,7 @@ class DeviceService:
             result = await s.execute(
                 update(DeviceCodeRecord)
                 .where(DeviceCodeRecord.id == row.id, DeviceCodeRecord.status == _APPROVED)
-                .values(status=_USED, used_at=_dt(now), last_polled_at=_dt(now))
+                .values(status=_USED, used_at=utc_datetime(now), last_polled_at=utc_datetime(now))
             )
         if getattr(result, "rowcount", 0) != 1:
             raise InvalidGrant(reason="device: concurrent redemption")
@@ -483,7 +480,7 @@ class DeviceService:
         Expired rows answer ``expired_token`` until then; afterwards ``invalid_grant``.
         Purging also frees their user codes' digests (unique) for reuse.
         """
-        cutoff = _dt(self._clock()) - timedelta(seconds=grace)
+        cutoff = utc_datetime(self._clock()) - timedelta(seconds=grace)
         async with self._db.session() as s, s.begin():
             result = await s.execute(
                 delete(DeviceCodeRecord).where(DeviceCodeRecord.expires_at < cutoff)

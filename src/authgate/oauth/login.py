@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_, select, update
 
@@ -26,15 +25,12 @@ from authgate.mfa.throttle import TotpThrottle
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_authz import LoginSessionRecord
+from authgate.timefmt import utc_datetime
 
 __all__ = ["LOGIN_SESSION_PREFIX", "LoginSession", "LoginSessions", "PasswordLogin"]
 
 LOGIN_SESSION_PREFIX = "agl_"
 _PURPOSE = "login-session"
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +80,10 @@ class LoginSessions:
                     id=uuid.uuid4().hex,
                     digest=self._digest(token),
                     user_id=user_id,
-                    auth_time=_dt(auth_time),
+                    auth_time=utc_datetime(auth_time),
                     amr=list(amr),
-                    created_at=_dt(now),
-                    expires_at=_dt(now + self.lifetime),
+                    created_at=utc_datetime(now),
+                    expires_at=utc_datetime(now + self.lifetime),
                     revoked_at=None,
                 )
             )
@@ -129,13 +125,13 @@ class LoginSessions:
                     LoginSessionRecord.digest == self._digest(token),
                     LoginSessionRecord.revoked_at.is_(None),
                 )
-                .values(revoked_at=_dt(self._clock()))
+                .values(revoked_at=utc_datetime(self._clock()))
             )
         return getattr(result, "rowcount", 0) == 1
 
     async def purge_expired(self, *, grace: float = 86400.0) -> int:
         """Delete sessions expired (or revoked) more than ``grace`` seconds ago."""
-        cutoff = _dt(self._clock() - grace)
+        cutoff = utc_datetime(self._clock() - grace)
         async with self._db.session() as s, s.begin():
             result = await s.execute(
                 delete(LoginSessionRecord).where(
@@ -156,7 +152,7 @@ class LoginSessions:
                     LoginSessionRecord.user_id == user_id,
                     LoginSessionRecord.revoked_at.is_(None),
                 )
-                .values(revoked_at=_dt(self._clock()))
+                .values(revoked_at=utc_datetime(self._clock()))
             )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -80,6 +80,32 @@ class Browser:
     async def session(self) -> LoginSession | None:
         return await self.rt.login_sessions.lookup(self.session_token)
 
+    async def audit(
+        self,
+        event: str,
+        session: LoginSession,
+        ip: str | None,
+        *,
+        client_id: str | None = None,
+        outcome: str = "success",
+        **detail: Any,
+    ) -> None:
+        """Record what the signed-in user did (``client_id`` names the OAuth client)."""
+        if client_id is not None:
+            detail["client_id"] = client_id
+        await self.rt.audit.emit(
+            AuditRecord(
+                event,
+                outcome=outcome,
+                actor_id=session.user_id,
+                actor=session.username,
+                credential_id=client_id,
+                scheme="oauth2" if client_id is not None else "password",
+                client_ip=ip,
+                detail=detail,
+            )
+        )
+
     def html(self, body: str, status: int = 200) -> Response:
         response = HTMLResponse(
             body, status_code=status, headers=page_headers(secure=self.cookies.secure)
@@ -244,16 +270,8 @@ async def _issue_code(
     code = await rt.oauth.codes.issue(
         req, user_id=session.user_id, auth_time=session.auth_time, amr=session.amr
     )
-    await rt.audit.emit(
-        AuditRecord(
-            "oauth.code_issued",
-            actor_id=session.user_id,
-            actor=session.username,
-            credential_id=req.client_id,
-            scheme="oauth2",
-            client_ip=ip,
-            detail={"client_id": req.client_id, "scopes": list(req.scopes)},
-        )
+    await browser.audit(
+        "oauth.code_issued", session, ip, client_id=req.client_id, scopes=list(req.scopes)
     )
     return browser.redirect(_answer(rt, req, {"code": code}), status)
 
@@ -356,16 +374,7 @@ async def consent(request: Request, rt: Rt, ip: ClientIP) -> Response:
         return browser.redirect(_error_location(rt, exc), 303)
     decision = form.get("decision")
     if decision == "deny":
-        await rt.audit.emit(
-            AuditRecord(
-                "oauth.consent_denied",
-                actor_id=session.user_id,
-                actor=session.username,
-                credential_id=client.client_id,
-                scheme="oauth2",
-                client_ip=ip,
-            )
-        )
+        await browser.audit("oauth.consent_denied", session, ip, client_id=client.client_id)
         denied = AuthorizationError(
             "access_denied", "The user denied the request.", req.redirect_uri, req.state
         )
@@ -373,16 +382,8 @@ async def consent(request: Request, rt: Rt, ip: ClientIP) -> Response:
     if decision != "allow":
         return browser.html(error_page("Choose Allow or Deny."), 400)
     await rt.oauth.consents.remember(session.user_id, client.client_id, req.scopes)
-    await rt.audit.emit(
-        AuditRecord(
-            "oauth.consent_granted",
-            actor_id=session.user_id,
-            actor=session.username,
-            credential_id=client.client_id,
-            scheme="oauth2",
-            client_ip=ip,
-            detail={"scopes": list(req.scopes)},
-        )
+    await browser.audit(
+        "oauth.consent_granted", session, ip, client_id=client.client_id, scopes=list(req.scopes)
     )
     return await _issue_code(browser, req, session, ip, status=303)
 
@@ -399,13 +400,5 @@ async def logout(request: Request, rt: Rt, ip: ClientIP) -> Response:
     await rt.login_sessions.revoke(browser.session_token)
     browser.set_cookies.append(browser.cookies.header(browser.cookies.session, "", max_age=0))
     if session is not None:
-        await rt.audit.emit(
-            AuditRecord(
-                "logout",
-                actor_id=session.user_id,
-                actor=session.username,
-                scheme="password",
-                client_ip=ip,
-            )
-        )
+        await browser.audit("logout", session, ip)
     return browser.html(message_page("Signed out", "You are signed out."))

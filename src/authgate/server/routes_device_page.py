@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
-from authgate.audit.events import AuditRecord
 from authgate.oauth.device import normalize_user_code
 from authgate.server.deps import ClientIP, Rt
 from authgate.server.pages import consent_page, device_page, error_page, message_page
@@ -77,16 +76,7 @@ async def device_code(request: Request, rt: Rt, ip: ClientIP) -> Response:
     typed = form.get("user_code", "")
     pending = await rt.oauth.device.find_pending(typed) if normalize_user_code(typed) else None
     if pending is None:
-        await rt.audit.emit(
-            AuditRecord(
-                "oauth.device_code_failed",
-                outcome="failure",
-                actor_id=session.user_id,
-                actor=session.username,
-                scheme="oauth2",
-                client_ip=ip,
-            )
-        )
+        await browser.audit("oauth.device_code_failed", session, ip, outcome="failure")
         return _code_form(browser, error=_WRONG_CODE)
     # No refund on success: an attacker could otherwise reset the count between guesses
     # with user codes of their own; every lookup counts, right or wrong.
@@ -133,15 +123,5 @@ async def confirm(request: Request, rt: Rt, ip: ClientIP) -> Response:
         return browser.html(error_page("Choose Allow or Deny."), 400)
     if not done:
         return browser.html(error_page("The code expired or was already used."), 400)
-    await rt.audit.emit(
-        AuditRecord(
-            event,
-            actor_id=session.user_id,
-            actor=session.username,
-            credential_id=client_id,
-            scheme="oauth2",
-            client_ip=ip,
-            detail={"client_id": client_id},
-        )
-    )
+    await browser.audit(event, session, ip, client_id=client_id)
     return browser.html(message_page("Device", text))

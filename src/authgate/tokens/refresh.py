@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, select, update
 
@@ -32,6 +31,7 @@ from authgate.crypto.keys import generate_key, is_well_formed
 from authgate.errors import InvalidCredentials, InvalidScope
 from authgate.store.db import Database
 from authgate.store.models_tokens import RefreshTokenRecord
+from authgate.timefmt import utc_datetime
 from authgate.tokens.access import IssuedAccessToken
 from authgate.tokens.revocation import RevocationList
 
@@ -51,10 +51,6 @@ log = logging.getLogger("authgate.tokens")
 def invalid_refresh_token(reason: str) -> InvalidCredentials:
     """The uniform failure for unknown, expired, used, revoked and foreign tokens."""
     return InvalidCredentials(reason=f"refresh: {reason}")
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +234,7 @@ class RefreshTokenService:
                     RefreshTokenRecord.used_at.is_(None),
                     RefreshTokenRecord.revoked_at.is_(None),
                 )
-                .values(used_at=_dt(now), replaced_by=record.id)
+                .values(used_at=utc_datetime(now), replaced_by=record.id)
             )
             won = getattr(result, "rowcount", 0) == 1
             if won:
@@ -303,7 +299,7 @@ class RefreshTokenService:
                     RefreshTokenRecord.family_id == family_id,
                     RefreshTokenRecord.revoked_at.is_(None),
                 )
-                .values(revoked_at=_dt(now))
+                .values(revoked_at=utc_datetime(now))
             )
             live = (
                 await s.execute(
@@ -312,7 +308,7 @@ class RefreshTokenService:
                     ).where(
                         RefreshTokenRecord.family_id == family_id,
                         RefreshTokenRecord.access_jti.is_not(None),
-                        RefreshTokenRecord.access_expires_at > _dt(now),
+                        RefreshTokenRecord.access_expires_at > utc_datetime(now),
                     )
                 )
             ).all()
@@ -344,14 +340,14 @@ class RefreshTokenService:
             credential_id=credential_id,
             client_id=client_id,
             scopes=scopes,
-            created_at=_dt(now),
-            expires_at=_dt(expires_at),
-            absolute_expires_at=_dt(absolute_expires_at),
-            auth_time=_dt(auth_time),
+            created_at=utc_datetime(now),
+            expires_at=utc_datetime(expires_at),
+            absolute_expires_at=utc_datetime(absolute_expires_at),
+            auth_time=utc_datetime(auth_time),
             used_at=None,
             revoked_at=None,
             replaced_by=None,
             access_jti=access.jti if access is not None else None,
-            access_expires_at=_dt(access.expires_at) if access is not None else None,
+            access_expires_at=utc_datetime(access.expires_at) if access is not None else None,
         )
         return record, IssuedRefreshToken(token, record.id, family_id, expires_at)
