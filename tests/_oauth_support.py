@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -13,6 +16,7 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import httpx2
 import pytest
+import uvicorn
 
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.server import AuthgateServer
@@ -139,3 +143,24 @@ async def make_user(world: OAuthWorld, name: str = "alice", **kwargs: Any) -> st
     kwargs.setdefault("scopes", ["read", "write"])
     view = await world.rt.users.create(LOCAL_ADMIN, name, password=PASSWORD, **kwargs)
     return str(view.as_json()["id"])
+
+
+@asynccontextmanager
+async def live_server(app: Any) -> AsyncIterator[str]:
+    """``app`` on a real uvicorn at 127.0.0.1 (a free port); yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # startup failed: raise its error
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -13,7 +13,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from tests.conftest import REDIS_URL, service_unavailable
+from tests._redis_support import test_redis
+from tests.conftest import REDIS_URL
 
 from authgate.cache.redis_bus import DEFAULT_CHANNEL, Kind, RedisInvalidationBus
 from authgate.cache.redis_client import open_redis
@@ -43,16 +44,6 @@ class Recorder:
         return list(self.calls)
 
 
-async def _client() -> aioredis.Redis:
-    client = open_redis(REDIS_URL, timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        service_unavailable("Redis", exc)
-    return client
-
-
 @pytest.fixture
 def channel() -> str:
     return f"authgate:test:{uuid.uuid4().hex}:invalidate"
@@ -60,7 +51,7 @@ def channel() -> str:
 
 @pytest.fixture
 async def clients() -> AsyncIterator[tuple[aioredis.Redis, aioredis.Redis]]:
-    one, two = await _client(), await _client()  # two pools, as on two instances
+    one, two = await test_redis(), await test_redis()  # two pools, as on two instances
     try:
         yield one, two
     finally:

@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-from tests.conftest import REDIS_URL, service_unavailable
+from tests._redis_support import scoped_redis, test_redis
 
 from authgate.cache.redis_client import open_redis
 from authgate.cache.redis_replay import (
@@ -32,16 +31,6 @@ from authgate.schemes.hmac_simple import HmacSimpleAuthenticator, canonical_stri
 pytestmark = pytest.mark.redis
 
 
-async def _client() -> aioredis.Redis:
-    client = open_redis(REDIS_URL, timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        service_unavailable("Redis", exc)
-    return client
-
-
 @pytest.fixture
 def prefix() -> str:
     return f"authgate:test:{uuid.uuid4().hex}:nonce:"
@@ -49,15 +38,8 @@ def prefix() -> str:
 
 @pytest.fixture
 async def redis_client(prefix: str) -> AsyncIterator[aioredis.Redis]:
-    client = await _client()
-    try:
+    async with scoped_redis(prefix) as client:
         yield client
-    finally:
-        # flush only this test's keys
-        keys = [k async for k in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 @pytest.fixture
@@ -117,7 +99,7 @@ async def test_expiry(cache: RedisReplayCache) -> None:
 
 
 async def test_two_instances_share_nonces(redis_client: aioredis.Redis, prefix: str) -> None:
-    other = await _client()  # a second connection pool, as on another instance
+    other = await test_redis()  # a second connection pool, as on another instance
     try:
         first = RedisReplayCache(redis_client, prefix=prefix)
         second = RedisReplayCache(other, prefix=prefix)
@@ -135,7 +117,7 @@ async def test_two_instances_share_nonces(redis_client: aioredis.Redis, prefix: 
 async def test_concurrent_same_nonce_exactly_one_wins(
     redis_client: aioredis.Redis, prefix: str
 ) -> None:
-    other = await _client()
+    other = await test_redis()
     try:
         caches = [RedisReplayCache(c, prefix=prefix) for c in (redis_client, other)]
         results = await asyncio.gather(
@@ -236,7 +218,7 @@ def _signed(nonce: str) -> RequestView:
 async def test_signed_request_replayed_on_another_instance_is_refused(
     redis_client: aioredis.Redis, prefix: str
 ) -> None:
-    other = await _client()
+    other = await test_redis()
     try:
         one = HmacSimpleAuthenticator(
             _Pairs(), RedisReplayCache(redis_client, prefix=prefix), clock=lambda: NOW

@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-from tests.conftest import REDIS_URL, service_unavailable
+from tests._redis_support import scoped_redis, test_redis
+from tests.conftest import REDIS_URL
 
 from authgate.cache.redis_client import open_redis
 from authgate.cache.redis_throttle import (
@@ -53,16 +53,6 @@ class Clock:
         return self.now
 
 
-async def _client() -> aioredis.Redis:
-    client = open_redis(REDIS_URL, timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        service_unavailable("Redis", exc)
-    return client
-
-
 @pytest.fixture
 def prefix() -> str:
     return f"authgate:test:{uuid.uuid4().hex}:throttle:"
@@ -70,21 +60,14 @@ def prefix() -> str:
 
 @pytest.fixture
 async def redis_client(prefix: str) -> AsyncIterator[aioredis.Redis]:
-    client = await _client()
-    try:
+    async with scoped_redis(prefix) as client:
         yield client
-    finally:
-        # flush only this test's keys
-        keys = [k async for k in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 @pytest.fixture
 async def other_client(redis_client: aioredis.Redis) -> AsyncIterator[aioredis.Redis]:
     """A second connection pool, as on another instance (keys flushed by redis_client)."""
-    client = await _client()
+    client = await test_redis()
     try:
         yield client
     finally:

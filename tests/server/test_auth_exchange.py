@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +14,9 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests._oauth_support import live_server
 from tests._tokens_support import ISSUER, open_services
 from tests.conftest import Accounts
 
@@ -209,26 +208,12 @@ async def test_jwks_is_public_cacheable_and_has_no_private_members(world: World)
     assert world.services.config.jwks_max_age < world.services.config.publish_delay
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_pyjwkclient_verifies_our_tokens_from_a_real_server(world: World) -> None:
-    port = free_port()
-    config = uvicorn.Config(
-        world.server, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.02)
-        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as real:
+    async with live_server(world.server) as base:
+        async with httpx2.AsyncClient(base_url=base) as real:
             body = {"api_key": world.pair["key"], "api_secret": world.pair["secret"]}
             tokens = (await real.post("/auth", json=body)).json()
-        url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
+        url = f"{base}/.well-known/jwks.json"
 
         def verify(token: str) -> dict[str, Any]:
             client = jwt.PyJWKClient(url, cache_keys=True)
@@ -245,9 +230,6 @@ async def test_pyjwkclient_verifies_our_tokens_from_a_real_server(world: World) 
             claims, algorithm="RS256", now=world.services.signing.now()
         )
         assert (await asyncio.to_thread(verify, rs))["jti"] == claims["jti"]
-    finally:
-        server.should_exit = True
-        await task
 
 
 @settings(

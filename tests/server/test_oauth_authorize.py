@@ -25,6 +25,7 @@ from tests._oauth_support import (
     bearer,
     browser,
     form_of,
+    live_server,
     make_user,
     pkce_pair,
 )
@@ -736,23 +737,12 @@ async def test_requests_oauthlib_code_flow_and_pyjwt_jwks_on_a_real_server(
     oauth: OAuthWorld, alice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import requests
-    import uvicorn
     from requests_oauthlib import OAuth2Session
     from tests._oauth_support import PASSWORD as password
 
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on 127.0.0.1 only
     c = await public_client(oauth)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            oauth.server, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.02)
-        base = f"http://127.0.0.1:{port}"
+    async with live_server(oauth.server) as base:
 
         def run() -> tuple[dict[str, Any], dict[str, Any]]:
             session = OAuth2Session(
@@ -804,17 +794,6 @@ async def test_requests_oauthlib_code_flow_and_pyjwt_jwks_on_a_real_server(
         id_claims, access_claims = await asyncio.to_thread(run)
         assert id_claims["nonce"] == "ro-nonce" and id_claims["sub"] == alice
         assert access_claims["sub"] == alice and access_claims["scope"] == "openid read"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- review findings: each one a regression test -------------------------------------------

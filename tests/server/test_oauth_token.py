@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from typing import Any
 
 import httpx2
 import jwt
 import pytest
-import uvicorn
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests._oauth_support import OAuthWorld, basic, bearer
+from tests._oauth_support import OAuthWorld, basic, bearer, live_server
 
 from authgate.runtime import LOCAL_ADMIN
 
@@ -341,12 +339,6 @@ async def test_authlib_refresh(oauth: OAuthWorld) -> None:
         assert who.status_code == 200 and who.json()["subject"] == "alice"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_requests_oauthlib_backend_client_and_pyjwt_jwks_on_a_real_server(
     oauth: OAuthWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,17 +347,7 @@ async def test_requests_oauthlib_backend_client_and_pyjwt_jwks_on_a_real_server(
     from requests_oauthlib import OAuth2Session
 
     c = await oauth.register(scopes=["read", "write"])
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            oauth.server, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.02)
-        base = f"http://127.0.0.1:{port}"
+    async with live_server(oauth.server) as base:
 
         def fetch() -> dict[str, Any]:
             session = OAuth2Session(client=BackendApplicationClient(client_id=c["client_id"]))
@@ -396,9 +378,6 @@ async def test_requests_oauthlib_backend_client_and_pyjwt_jwks_on_a_real_server(
         claims = await asyncio.to_thread(verify)
         assert claims["client_id"] == c["client_id"] and claims["scope"] == "read"
         assert claims["exp"] - claims["iat"] == 3600 and claims["jti"]
-    finally:
-        server.should_exit = True
-        await task
 
 
 # -- fuzz ---------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-from tests.conftest import REDIS_URL, service_unavailable
+from tests._redis_support import test_redis
+from tests.conftest import REDIS_URL
 
 from authgate.cache.redis_client import open_redis
 from authgate.errors import render
@@ -67,12 +67,7 @@ async def test_memory_deny_list_prunes_only_expired_entries() -> None:
 
 @pytest.fixture
 async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = open_redis(REDIS_URL, timeout=2)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        service_unavailable("Redis", exc)
+    client = await test_redis()
     yield client
     await client.aclose()
 
