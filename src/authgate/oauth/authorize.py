@@ -22,7 +22,7 @@ from authgate.errors import AuthError, InvalidRequest
 from authgate.oauth.clients import ClientRecord
 from authgate.oauth.grants import parse_scope
 from authgate.oauth.pkce import check_challenge
-from authgate.oauth.registration import _is_loopback
+from authgate.oauth.registration import is_loopback
 
 __all__ = [
     "OIDC_SCOPES",
@@ -153,7 +153,7 @@ def redirect_uri_matches(registered: str, presented: str) -> bool:
         b.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    if a.scheme != "http" or a_host is None or not _is_loopback(a_host):
+    if a.scheme != "http" or a_host is None or not is_loopback(a_host):
         return False
     if "@" in b.netloc or b.fragment or "#" in presented:
         return False

@@ -33,6 +33,7 @@ __all__ = [
     "CONFIDENTIAL_AUTH_METHODS",
     "DEVICE_CODE_GRANT",
     "GRANT_TYPES",
+    "is_loopback",
     "normalize_grants",
     "validate_auth_method",
     "validate_client_jwks",
@@ -108,12 +109,13 @@ def validate_redirect_uri(uri: str) -> str:
     scheme = parts.scheme.lower()
     if scheme == "https":
         return uri
-    if scheme == "http" and _is_loopback(host):
+    if scheme == "http" and is_loopback(host):
         return uri
     raise InvalidRequest("redirect URIs must use https (http only on 127.0.0.1 or [::1])")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """A loopback host as RFC 8252 §7.3 native apps use it (127.0.0.1, [::1], localhost)."""
     if host.lower() == "localhost":
         return True  # RFC 8252 §8.3 discourages it, but native apps use it; exact match only
     try:

@@ -156,12 +156,15 @@ class ClientCertificates:
         self._proxies = proxies
         self.header = header.lower()
 
-    def proxy_header(self, request: RequestView) -> str | None:
-        """The certificate header, when sent by a trusted direct peer (never otherwise)."""
-        value = request.headers.get(self.header)
-        if not value or not value.strip() or not self._proxies.is_trusted(request.peer):
+    def _believed(self, value: str | None, peer: str | None) -> str | None:
+        """The certificate header's value, when sent by a trusted direct peer."""
+        if not value or not value.strip() or not self._proxies.is_trusted(peer):
             return None
         return value
+
+    def proxy_header(self, request: RequestView) -> str | None:
+        """The certificate header, when sent by a trusted direct peer (never otherwise)."""
+        return self._believed(request.headers.get(self.header), request.peer)
 
     def is_present(self, request: RequestView) -> bool:
         return self.proxy_header(request) is not None or bool(request.tls_client_chain)
@@ -172,42 +175,44 @@ class ClientCertificates:
         Raises:
             InvalidRequest: the certificate is malformed.
         """
-        value = self.proxy_header(request)
-        if value is not None:
-            return certificate_from_proxy_header(value)
-        if request.tls_client_chain:
-            return certificate_from_tls_chain(request.tls_client_chain)
-        return None
+        return _certificate(self.proxy_header(request), request.tls_client_chain)
 
     def x5t_s256(self, request: RequestView) -> str | None:
         """RFC 8705 §3.1 ``x5t#S256`` of the client certificate; None when there is none
         or it is malformed (a binding check then fails, it never errors)."""
-        try:
-            cert = self.certificate(request)
-        except InvalidRequest:
-            return None
-        return x5t_s256(cert) if cert is not None else None
+        return _x5t_or_none(self.proxy_header(request), request.tls_client_chain)
 
     def x5t_s256_of_scope(self, scope: Mapping[str, Any]) -> str | None:
         """:meth:`x5t_s256` straight from an ASGI scope (for endpoints outside the chain)."""
         name = self.header.encode("latin-1")
-        values = [v for k, v in scope.get("headers", ()) if k == name]
+        values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == name]
         client = scope.get("client")
         peer = client[0] if client else None
-        if len(values) == 1 and self._proxies.is_trusted(peer):
-            try:
-                return x5t_s256(certificate_from_proxy_header(values[0].decode("latin-1")))
-            except InvalidRequest:
-                return None
         if len(values) > 1 and self._proxies.is_trusted(peer):
             return None  # two certificate headers: believe neither
-        chain = tls_client_chain(scope)
-        if not chain:
-            return None
-        try:
-            return x5t_s256(certificate_from_tls_chain(chain))
-        except InvalidRequest:
-            return None
+        header = self._believed(values[0] if values else None, peer)
+        return _x5t_or_none(header, tls_client_chain(scope))
+
+
+def _certificate(header: str | None, chain: tuple[str, ...]) -> x509.Certificate | None:
+    """The proxy's (believed) header wins over the direct TLS chain; None without either.
+
+    Raises:
+        InvalidRequest: the certificate is malformed.
+    """
+    if header is not None:
+        return certificate_from_proxy_header(header)
+    if chain:
+        return certificate_from_tls_chain(chain)
+    return None
+
+
+def _x5t_or_none(header: str | None, chain: tuple[str, ...]) -> str | None:
+    try:
+        cert = _certificate(header, chain)
+    except InvalidRequest:
+        return None
+    return x5t_s256(cert) if cert is not None else None
 
 
 class MtlsAuthenticator:

@@ -106,14 +106,18 @@ def consent_page(
     )
 
 
-def device_page(*, action: str, hidden: Mapping[str, str], error: str | None = None) -> str:
-    """The device verification form (RFC 8628 §3.3): enter the code shown on the device."""
+def device_page(
+    *, action: str, hidden: Mapping[str, str], error: str | None = None, code: str = ""
+) -> str:
+    """The device verification form (RFC 8628 §3.3): enter the code shown on the device
+    (``code`` prefills it, from ``verification_uri_complete``)."""
+    value = f' value="{escape(code)}"' if code else ""
     err = f"<p class=error role=alert>{escape(error)}</p>" if error else ""
     return _page(
         "Connect a device",
         f'{err}<form method=post action="{escape(action)}">{_hidden(hidden)}'
         "<label for=user_code>Code shown on your device</label>"
-        "<input type=text id=user_code name=user_code autocomplete=off required>"
+        f"<input type=text id=user_code name=user_code{value} autocomplete=off required>"
         "<button type=submit>Continue</button></form>",
     )
 

@@ -32,6 +32,7 @@ from authgate.oauth.authorize import (
 from authgate.oauth.clients import ClientRecord
 from authgate.oauth.form import parse_form
 from authgate.oauth.login import LoginSession
+from authgate.oauth.registration import is_loopback
 from authgate.runtime import Runtime
 from authgate.server.browser import BrowserCookies, RequestSealer
 from authgate.server.deps import ClientIP, Rt
@@ -107,18 +108,19 @@ class Browser:
         )
 
     def html(self, body: str, status: int = 200) -> Response:
-        response = HTMLResponse(
-            body, status_code=status, headers=page_headers(secure=self.cookies.secure)
+        return self._with_cookies(
+            HTMLResponse(body, status_code=status, headers=page_headers(secure=self.cookies.secure))
         )
-        for cookie in self.set_cookies:
-            response.headers.append("set-cookie", cookie)
-        return response
 
     def redirect(self, location: str, status: int) -> Response:
-        response = Response(
-            status_code=status,
-            headers={"location": location, **page_headers(secure=self.cookies.secure)},
+        return self._with_cookies(
+            Response(
+                status_code=status,
+                headers={"location": location, **page_headers(secure=self.cookies.secure)},
+            )
         )
+
+    def _with_cookies(self, response: Response) -> Response:
         for cookie in self.set_cookies:
             response.headers.append("set-cookie", cookie)
         return response
@@ -152,19 +154,17 @@ async def _request_pairs(request: Request) -> list[tuple[str, str]] | None:
     return _query_pairs(await request.body())
 
 
-def _answer(rt: Runtime, req: AuthorizationRequest, params: dict[str, str]) -> str:
-    if req.state is not None:
-        params["state"] = req.state
-    params["iss"] = rt.oauth.issuer  # RFC 9207 §2
-    return append_query(req.redirect_uri, params)
+def _answer(rt: Runtime, redirect_uri: str, state: str | None, params: dict[str, str]) -> str:
+    """The redirect to the client: ``params``, then ``state`` and ``iss`` (RFC 9207 §2)."""
+    if state is not None:
+        params["state"] = state
+    params["iss"] = rt.oauth.issuer
+    return append_query(redirect_uri, params)
 
 
 def _error_location(rt: Runtime, exc: AuthorizationError) -> str:
     params = {"error": exc.error, "error_description": exc.description}
-    if exc.state is not None:
-        params["state"] = exc.state
-    params["iss"] = rt.oauth.issuer
-    return append_query(exc.redirect_uri, params)
+    return _answer(rt, exc.redirect_uri, exc.state, params)
 
 
 async def _validated(
@@ -254,8 +254,7 @@ def _always_ask(client: ClientRecord, req: AuthorizationRequest) -> bool:
     """RFC 8252 §8.6, RFC 6749 §10.2: a public client answering on a loopback port cannot
     be told from any local program that asks with its ``client_id``, so its requests are
     never approved silently from a remembered consent."""
-    host = urlsplit(req.redirect_uri).hostname or ""
-    return client.public and (host in ("127.0.0.1", "::1", "localhost"))
+    return client.public and is_loopback(urlsplit(req.redirect_uri).hostname or "")
 
 
 async def _issue_code(
@@ -273,7 +272,7 @@ async def _issue_code(
     await browser.audit(
         "oauth.code_issued", session, ip, client_id=req.client_id, scopes=list(req.scopes)
     )
-    return browser.redirect(_answer(rt, req, {"code": code}), status)
+    return browser.redirect(_answer(rt, req.redirect_uri, req.state, {"code": code}), status)
 
 
 async def read_form(request: Request) -> dict[str, str] | None:

@@ -43,12 +43,7 @@ async def device(request: Request, rt: Rt) -> Response:
 
 def _code_form(browser: Browser, code: str = "", error: str | None = None) -> Response:
     hidden = {"csrf": browser.sealer.csrf(browser.browser_id)}
-    page = device_page(action=DEVICE_PATH, hidden=hidden, error=error)
-    if code:
-        page = page.replace(
-            "name=user_code autocomplete=off",
-            f'name=user_code value="{_safe(code)}" autocomplete=off',
-        )
+    page = device_page(action=DEVICE_PATH, hidden=hidden, error=error, code=_safe(code))
     return browser.html(page, 401 if error else 200)
 
 
