@@ -118,10 +118,14 @@ def client_authenticating_path(scope: Scope) -> str | None:
     The raw path is ``scope["raw_path"]`` up to ``?`` (as the scheme chain and the policy
     see it); only servers that give no raw path are matched on the decoded ``path``.
     """
+    path: str = scope.get("path", "/")
+    # Every other request (the hot path) stops here. Each exempt raw path decodes to
+    # itself, a path under /oauth/, so this test only ever rejects non-matches.
+    if not path.startswith("/oauth/"):
+        return None
     raw: bytes | None = scope.get("raw_path")
     if raw:
         return _RAW_PATHS.get(raw.partition(b"?")[0] if b"?" in raw else raw)
-    path: str = scope.get("path", "/")
     return path if path in CLIENT_AUTHENTICATING_PATHS else None
 
 
