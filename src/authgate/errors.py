@@ -18,6 +18,10 @@ the response, so an unknown key, a revoked key and a wrong secret are indistingu
     ├── Conflict                      409 conflict
     ├── PayloadTooLarge               413 request_too_large
     └── RateLimited                   429 rate_limited
+
+    SetupError                        (not a refusal: the installation cannot start, e.g. a
+                                       database driver extra is missing; the CLI prints it
+                                       as one line)
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "SetupError",
     "SignatureMismatch",
     "Unauthorized",
     "render",
@@ -146,3 +151,7 @@ def render(error: AuthError) -> tuple[int, list[tuple[str, str]], bytes]:
         *error.response_headers(),
     ]
     return error.status, headers, body
+
+
+class SetupError(Exception):
+    """The installation cannot start as configured; the message names the cause and fix."""

@@ -10,7 +10,24 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["MemoryReplayCache", "ReplayCache"]
+from authgate.errors import AuthError
+
+__all__ = ["MemoryReplayCache", "ReplayCache", "ReplayCacheUnavailable"]
+
+
+class ReplayCacheUnavailable(AuthError):
+    """The shared replay cache could not record a nonce, so the request is refused.
+
+    ``temporarily_unavailable`` is RFC 6749 §4.1.2.1's code for a server that cannot
+    handle the request for now; ``Retry-After`` tells clients when to try again.
+    """
+
+    status = 503
+    code = "temporarily_unavailable"
+    default_description = "The service is temporarily unavailable."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason=reason, headers=[("retry-after", "1")])
 
 
 class ReplayCache(Protocol):

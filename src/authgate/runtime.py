@@ -7,8 +7,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from authgate.accounts.keys import KeyService
 from authgate.accounts.pki import PkiResolver, PkiService
@@ -16,10 +15,6 @@ from authgate.accounts.resolver import SigV4Credentials, StoreResolver, UsageRec
 from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
-from authgate.cache.redis_bus import Kind, RedisInvalidationBus
-from authgate.cache.redis_client import open_redis
-from authgate.cache.redis_replay import RedisReplayCache
-from authgate.cache.redis_throttle import RedisThrottleStore
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
@@ -48,6 +43,11 @@ from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
 from authgate.tokens.services import TokenConfig, TokenServices
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from authgate.cache.redis_bus import Kind, RedisInvalidationBus
 
 __all__ = ["LOCAL_ADMIN", "Runtime", "build_schemes"]
 
@@ -195,13 +195,25 @@ class Runtime:
             ttl=settings.credential_cache_ttl,
             max_entries=settings.credential_cache_size,
         )
-        redis = open_redis(settings.redis_url) if settings.redis_url else None
-        bus = RedisInvalidationBus(redis) if redis is not None else None
-        replay: ReplayCache = RedisReplayCache(redis) if redis is not None else MemoryReplayCache()
+        redis: Redis | None = None
+        bus: RedisInvalidationBus | None = None
+        replay: ReplayCache = MemoryReplayCache()
+        if settings.redis_url:
+            # The redis extra is imported only when Redis is configured: the base install
+            # runs without it.
+            from authgate.cache.redis_bus import RedisInvalidationBus
+            from authgate.cache.redis_client import open_redis
+            from authgate.cache.redis_replay import RedisReplayCache
+
+            redis = open_redis(settings.redis_url)
+            bus = RedisInvalidationBus(redis)
+            replay = RedisReplayCache(redis)
 
         def throttle_store(name: str) -> ThrottleStore:
             # shared by every instance through Redis; separate budgets per throttle
             if redis is not None:
+                from authgate.cache.redis_throttle import RedisThrottleStore
+
                 return RedisThrottleStore(redis, prefix=f"authgate:throttle:{name}:")
             return MemoryThrottleStore(time.time)
 

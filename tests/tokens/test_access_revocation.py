@@ -14,10 +14,10 @@ from tests._redis_support import test_redis
 from tests.conftest import REDIS_URL
 
 from authgate.cache.redis_client import open_redis
+from authgate.cache.redis_revocation import RedisRevocationList
 from authgate.errors import render
 from authgate.tokens.revocation import (
     MemoryRevocationList,
-    RedisRevocationList,
     RevocationList,
     RevocationUnavailable,
 )

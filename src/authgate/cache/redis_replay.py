@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
-from authgate.errors import AuthError
+from authgate.replay import ReplayCacheUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -37,21 +37,6 @@ __all__ = ["DEFAULT_PREFIX", "RedisReplayCache", "ReplayCacheUnavailable"]
 
 DEFAULT_PREFIX = "authgate:nonce:"
 log = logging.getLogger("authgate.cache")
-
-
-class ReplayCacheUnavailable(AuthError):
-    """The shared replay cache could not record a nonce, so the request is refused.
-
-    ``temporarily_unavailable`` is RFC 6749 §4.1.2.1's code for a server that cannot
-    handle the request for now; ``Retry-After`` tells clients when to try again.
-    """
-
-    status = 503
-    code = "temporarily_unavailable"
-    default_description = "The service is temporarily unavailable."
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason=reason, headers=[("retry-after", "1")])
 
 
 def nonce_key(prefix: str, nonce: str) -> str:

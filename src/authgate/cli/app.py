@@ -17,7 +17,7 @@ from authgate.cli.policy import policy_app
 from authgate.config import Settings
 from authgate.crypto.passwords import generate_password
 from authgate.durations import parse_duration
-from authgate.errors import AuthError
+from authgate.errors import AuthError, SetupError
 from authgate.home import add_master_key, ensure_home, secrets_path
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.db import Database
@@ -68,6 +68,8 @@ def _run(as_json: bool, work: Callable[[Runtime], Awaitable[T]], **overrides: An
         return asyncio.run(go())
     except AuthError as exc:
         fail(exc, as_json=as_json)
+    except SetupError as exc:
+        fail(str(exc), as_json=as_json)
 
 
 def _scopes(value: str | None) -> list[str]:
@@ -163,7 +165,10 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
         finally:
             await db.dispose()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except SetupError as exc:
+        fail(str(exc), as_json=as_json)
     emit({"status": "upgraded"}, as_json=as_json, text="Database is up to date.")
 
 

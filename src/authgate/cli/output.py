@@ -51,5 +51,5 @@ def fail(error: AuthError | str, *, as_json: bool) -> NoReturn:
     if as_json:
         sys.stdout.write(json.dumps({"error": code, "error_description": description}) + "\n")
     else:
-        err_console.print(f"error: {description}", markup=False)
+        err_console.print(f"error: {description}", markup=False, soft_wrap=True)
     raise typer.Exit(1)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from authgate.errors import SetupError
+
 __all__ = ["Database"]
 
 
@@ -22,7 +24,10 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        try:
+            self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        except ModuleNotFoundError as exc:
+            raise SetupError(_missing_driver(url, exc.name or "")) from None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -43,3 +48,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _missing_driver(url: str, module: str) -> str:
+    """One line naming the missing driver and the extra that installs it."""
+    extra = {"asyncpg": "postgres"}.get(module)
+    if extra is not None:
+        return (
+            f"the database URL needs the {module} driver, which is not installed: "
+            f"pip install 'authgate[{extra}]'"
+        )
+    scheme = url.split(":", 1)[0]
+    return f"the database URL ({scheme}://…) needs the {module} module, which is not installed"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx2
-from redis.asyncio import Redis
 
 from authgate.crypto.digest import Digester
 from authgate.crypto.sealing import MasterKeyRing
@@ -28,9 +28,12 @@ from authgate.tokens.access import AccessTokenIssuer, AccessTokenVerifier
 from authgate.tokens.exchange import KeyPairExchange
 from authgate.tokens.issuers import IssuerConfig
 from authgate.tokens.refresh import RefreshTokenService
-from authgate.tokens.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
+from authgate.tokens.revocation import MemoryRevocationList, RevocationList
 from authgate.tokens.signing import DEFAULT_ACCESS_TOKEN_ALGORITHM, SIGNING_ALGORITHMS
 from authgate.tokens.signing_store import LocalKeySource, SigningKeyService
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 __all__ = ["TokenConfig", "TokenServices"]
 
@@ -103,11 +106,13 @@ class TokenServices:
         Call after the database is migrated; ``redis`` shares the deny-list between
         instances (without it the deny-list is this instance's memory).
         """
-        revocation: RevocationList = (
-            RedisRevocationList(redis, clock=clock)
-            if redis is not None
-            else MemoryRevocationList(clock=clock)
-        )
+        revocation: RevocationList
+        if redis is not None:
+            from authgate.cache.redis_revocation import RedisRevocationList  # the redis extra
+
+            revocation = RedisRevocationList(redis, clock=clock)
+        else:
+            revocation = MemoryRevocationList(clock=clock)
         signing = SigningKeyService(
             db,
             master_keys,
