@@ -10,6 +10,9 @@ the response, so an unknown key, a revoked key and a wrong secret are indistingu
     ├── InvalidRequest                400 invalid_request  (malformed input, duplicates)
     ├── Unauthorized                  401 unauthorized     (no credentials presented)
     ├── InvalidCredentials            401 invalid_token    (presented, but not valid)
+    │   └── SecondFactorRequired      401 insufficient_user_authentication (RFC 9470 §3:
+    │                                     a right password of an account with a second
+    │                                     factor, presented alone)
     ├── Forbidden                     403 forbidden
     │   ├── InsufficientScope         403 insufficient_scope
     │   ├── InvalidScope              403 invalid_scope    (asking for more than held)
@@ -40,6 +43,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "SecondFactorRequired",
     "SetupError",
     "SignatureMismatch",
     "Unauthorized",
@@ -93,6 +97,18 @@ class InvalidCredentials(AuthError):
     status = 401
     code = "invalid_token"
     default_description = "The credentials are invalid."
+
+
+class SecondFactorRequired(InvalidCredentials):
+    """The password was right, but the account has a second factor: the password alone
+    is never enough. Raised only *after* the password verified, so it tells nothing to
+    someone who does not know the password (a wrong one stays the uniform 401)."""
+
+    code = "insufficient_user_authentication"
+    default_description = (
+        "This account has a second factor, so its password alone is not accepted: "
+        "use an API key or an access token, or sign in on the login page."
+    )
 
 
 class Forbidden(AuthError):

@@ -306,7 +306,12 @@ class Runtime:
             TotpThrottle(throttle_store("mfa"), time.time),
             time.time,
             issuer=settings.mfa_issuer,
+            on_principal_changed=principal_changed,
         )
+        password_login = PasswordLogin(resolver, mfa, login_throttle)
+        # changing one's own password checks the current one as a login (throttle, hashing
+        # bound, second factor): never a side door for password guesses
+        users.current_password_check = password_login
         return cls(
             settings,
             db,
@@ -324,7 +329,7 @@ class Runtime:
             tokens,
             oauth,
             login_sessions,
-            PasswordLogin(resolver, mfa, login_throttle),
+            password_login,
             redis,
             bus,
         )

@@ -5,6 +5,13 @@ one HMAC and a dict lookup; the database is touched only on the first sight of a
 (per instance and TTL). Basic passwords pay argon2 once per TTL, not per request.
 Unknown keys are remembered in a bounded negative cache, so garbage cannot reach the
 database twice.
+
+A password is never enough on its own for an account with a confirmed second factor
+(DESIGN.md): :meth:`StoreResolver.check_password` reports the factor with the match (read
+in the same query as the user, cached with it, dropped when a factor is confirmed or
+removed), and :meth:`StoreResolver.resolve_password` — the password-alone path of the
+schemes — refuses such an account with
+:class:`~authgate.errors.SecondFactorRequired`, cached hit or not.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from authgate.cache.local import CredentialCache, NegativeCache
 from authgate.crypto.digest import Digester
@@ -25,12 +32,14 @@ from authgate.crypto.keys import API_KEY_PREFIX, KEY_PAIR_KEY_PREFIX, is_well_fo
 from authgate.crypto.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 from authgate.crypto.sealing import MasterKeyRing, SealError
 from authgate.crypto.secret import Secret
+from authgate.errors import SecondFactorRequired
 from authgate.identity import Identity
 from authgate.schemes.base import KeyPairCredential
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
+from authgate.store.models_mfa import TotpFactor
 
-__all__ = ["SigV4Credentials", "StoreResolver", "UsageRecorder"]
+__all__ = ["PasswordMatch", "SigV4Credentials", "StoreResolver", "UsageRecorder"]
 
 
 class UsageRecorder:
@@ -63,6 +72,20 @@ class UsageRecorder:
 class _Verified:
     identity: Identity
     expires_at: float  # the credential's own expiry (inf when none)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordMatch:
+    """A right password: whose, and whether a second factor must follow it.
+
+    Attributes:
+        identity: the user, as a password login (``scheme="basic"``, no credential id).
+        second_factor: the user has a confirmed TOTP factor; the password alone must not
+            authenticate them anywhere.
+    """
+
+    identity: Identity
+    second_factor: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +125,7 @@ class StoreResolver:
         self._clock = clock
         self.keys: CredentialCache[_Verified] = CredentialCache(ttl, max_entries)
         self.pairs: CredentialCache[_VerifiedPair] = CredentialCache(ttl, max_entries)
-        self.passwords: CredentialCache[Identity] = CredentialCache(ttl, max_entries)
+        self.passwords: CredentialCache[PasswordMatch] = CredentialCache(ttl, max_entries)
         self.unknown = NegativeCache()
         self._listeners: list[Callable[[], None]] = []
         self._hashing = asyncio.Semaphore(max_concurrent_hashes)
@@ -197,6 +220,25 @@ class StoreResolver:
         return hit.credential
 
     async def resolve_password(self, username: str, password: str) -> Identity | None:
+        """The user of a right password, for schemes that have nothing but the password.
+
+        Raises:
+            SecondFactorRequired: the password is right but the user has a confirmed
+                second factor (checked after the password, so no oracle of enrolment).
+        """
+        match = await self.check_password(username, password)
+        if match is None:
+            return None
+        if match.second_factor:
+            raise SecondFactorRequired(reason="password alone for an account with TOTP")
+        return match.identity
+
+    async def check_password(self, username: str, password: str) -> PasswordMatch | None:
+        """Verify a user's password (argon2id off the event loop, a few at a time, cached).
+
+        Every password check of the server goes through here, so all of them share the
+        bounded hashing below. The caller decides what a ``second_factor`` match needs.
+        """
         if len(password) > MAX_PASSWORD_LENGTH or len(username) > 128:
             return None
         cache_key = self._digester.digest(f"{username}\0{password}", purpose="basic")
@@ -204,8 +246,16 @@ class StoreResolver:
         if hit is not None:
             return hit
         epoch = self.epoch
+        confirmed = (
+            exists()
+            .where(TotpFactor.user_id == User.id, TotpFactor.confirmed_at.is_not(None))
+            .correlate(User)
+        )
         async with self._db.session() as s:
-            user = await s.scalar(select(User).where(User.name == username))
+            row = (
+                await s.execute(select(User, confirmed.label("mfa")).where(User.name == username))
+            ).first()
+        user, second_factor = (row[0], bool(row[1])) if row is not None else (None, False)
         stored = user.password_hash if user is not None and not user.disabled else None
         # always one argon2 verification, so unknown users cost the same as wrong passwords;
         # in a worker thread (it takes ~70 ms and 32 MiB) and at most a few at a time, so
@@ -223,9 +273,11 @@ class StoreResolver:
             scopes=tuple(user.scopes),
             roles=(user.role,),
         )
+        match = PasswordMatch(identity, second_factor)
+        # a factor confirmed meanwhile bumps the epoch: what was read then is not cached
         if epoch == self.epoch:
-            self.passwords.put(cache_key, identity, principal_id=user.id, credential_id=None)
-        return identity
+            self.passwords.put(cache_key, match, principal_id=user.id, credential_id=None)
+        return match
 
     # -- helpers ------------------------------------------------------------------------
 

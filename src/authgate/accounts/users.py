@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +57,16 @@ def check_grant(actor: Identity, wanted: list[str]) -> None:
     extra = sorted(set(wanted) - set(actor.scopes))
     if extra:
         raise InvalidScope(f"the credential used does not hold: {' '.join(extra)}")
+
+
+class CurrentPasswordCheck(Protocol):
+    """How a user proves they are themself before changing their own password: the
+    login's check (:class:`~authgate.oauth.login.PasswordLogin`) — throttled with every
+    other password login, bounded off-loop argon2, and the second factor when enrolled."""
+
+    async def check(
+        self, username: str, password: str, code: str | None, *, client_ip: str | None
+    ) -> object | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,9 @@ class UserService:
         self._changed = on_principal_changed
         self.after_disable: Callable[[str], Awaitable[object]] | None = None
         self.after_password_change: Callable[[str], Awaitable[object]] | None = None
+        # wired by the runtime once the login check exists; unset, no one changes their
+        # own password (fail closed rather than check a password unthrottled)
+        self.current_password_check: CurrentPasswordCheck | None = None
 
     async def create(
         self,
@@ -208,21 +220,33 @@ class UserService:
         password: str,
         *,
         current_password: str | None = None,
+        code: str | None = None,
         client_ip: str | None = None,
     ) -> None:
         """Set a password: an admin for anyone, a user for themself with the current one.
 
         Requiring the current password means a stolen or narrowly scoped key cannot be
-        turned into a password login that carries all of the user's scopes.
+        turned into a password login that carries all of the user's scopes. It is checked
+        as a login (:class:`CurrentPasswordCheck`): wrong guesses count in the login
+        throttle shared with Basic and the login page (so this is no unthrottled password
+        oracle), argon2 runs in the same bounded worker pool, and a user with a second
+        factor also needs a current TOTP or recovery ``code`` — the password alone is
+        never enough.
         """
         user = await self._visible(actor, name)
         if user.id == actor.principal_id and actor.scheme != "local":
-            ok = current_password is not None and await asyncio.to_thread(
-                self._hasher.verify, user.password_hash, current_password
+            check = self.current_password_check
+            ok = (
+                check is not None
+                and bool(user.password_hash)
+                and current_password is not None
+                and await check.check(user.name, current_password, code, client_ip=client_ip)
+                is not None
             )
-            if not ok or not user.password_hash:
+            if not ok:
                 raise InvalidCredentials(
-                    "The current password is required and must be right; "
+                    "The current password is required and must be right (with a current "
+                    "TOTP or recovery code in 'code' when the account has a second factor); "
                     "a first password is set by an admin."
                 )
         try:

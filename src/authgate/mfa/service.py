@@ -3,8 +3,16 @@
 Lifecycle: :meth:`MfaService.begin_enrolment` creates an *unconfirmed* factor and shows
 its secret once (otpauth URI and QR code); :meth:`~MfaService.confirm_enrolment` proves
 the authenticator works with one code, confirms the factor and shows the recovery codes
-once; :meth:`~MfaService.verify` / :meth:`~MfaService.verify_recovery` check a code;
-:meth:`~MfaService.disable` removes the factor and its codes.
+once; :meth:`~MfaService.verify` / :meth:`~MfaService.verify_recovery` check a code
+(:meth:`~MfaService.check_second_factor` either kind); :meth:`~MfaService.disable`
+removes the factor and its codes; :meth:`~MfaService.regenerate_recovery_codes` replaces
+the codes.
+
+Step-up: turning one's own confirmed factor off and replacing one's recovery codes need
+a current TOTP code or an unused recovery code, whatever credential made the request —
+a stolen API key (or a known password) must not be enough to strip the second factor.
+An admin removing *another* user's factor (a lost device) needs none: that stays an
+admin's power, as it was.
 
 Replay (RFC 6238 §5.2): the step of an accepted code is written with a conditional
 ``UPDATE ... WHERE last_used_step < :step``; of two concurrent uses of one code only the
@@ -24,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 
@@ -33,7 +41,7 @@ from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
 from authgate.crypto.sealing import MasterKeyRing, SealError
 from authgate.crypto.secret import Secret
-from authgate.errors import Conflict, InvalidCredentials, NotFound
+from authgate.errors import Conflict, InvalidCredentials, InvalidRequest, NotFound
 from authgate.identity import Identity
 from authgate.mfa import totp
 from authgate.mfa.recovery import RecoveryCodes
@@ -42,7 +50,10 @@ from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_mfa import RecoveryCode, TotpFactor
 
-__all__ = ["EnrolmentStarted", "MfaService"]
+__all__ = ["EnrolmentStarted", "MfaService", "SecondFactor"]
+
+#: Which second factor a code proved: a TOTP code, or a (now spent) recovery code.
+SecondFactor = Literal["totp", "recovery"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,7 @@ class MfaService:
         *,
         issuer: str = "authgate",
         params: totp.TotpParams = totp.TotpParams(),  # noqa: B008
+        on_principal_changed: Callable[[str], None] = lambda _id: None,
     ) -> None:
         self._db = db
         self._ring = master_keys
@@ -92,6 +104,8 @@ class MfaService:
         self._clock = clock
         self._issuer = issuer
         self._params = params
+        # a factor confirmed or removed changes what a cached password login is worth
+        self._changed = on_principal_changed
 
     # -- enrolment ---------------------------------------------------------------------
 
@@ -156,38 +170,60 @@ class MfaService:
                 "mfa.failed", actor, owner.id, factor.id, client_ip, outcome="failure"
             )
             raise InvalidCredentials("The code is invalid.")
-        codes = self._recovery.generate()
-        async with self._db.session() as s, s.begin():
-            await s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == owner.id))
-            await s.execute(
-                insert(RecoveryCode),
-                [
-                    {
-                        "id": uuid.uuid4().hex,
-                        "user_id": owner.id,
-                        "code_digest": self._recovery.digest(c),
-                        "used_at": None,
-                    }
-                    for c in codes
-                ],
-            )
+        codes = await self._issue_recovery_codes(owner.id)
+        self._changed(owner.id)  # a cached password of this user now needs the code too
         await self._record("mfa.enrolled", actor, owner.id, factor.id, client_ip)
         return codes
 
+    async def regenerate_recovery_codes(
+        self, actor: Identity, code: object, *, client_ip: str | None = None
+    ) -> list[str]:
+        """Replace the caller's recovery codes; needs a current TOTP or recovery code.
+
+        Raises:
+            NotFound: the caller has no confirmed factor.
+            InvalidRequest: no code given.
+            InvalidCredentials: wrong, replayed, spent or throttled code.
+        """
+        owner = await self._owner(actor, None)
+        factor = await self._factor(owner.id)
+        if factor is None or factor.confirmed_at is None:
+            raise NotFound("TOTP is not enabled for this user")
+        await self._require_second_factor(owner.id, code, client_ip, "replace recovery codes")
+        codes = await self._issue_recovery_codes(owner.id)
+        await self._record("mfa.recovery_codes_replaced", actor, owner.id, factor.id, client_ip)
+        return codes
+
     async def disable(
-        self, actor: Identity, user: str | None = None, *, client_ip: str | None = None
+        self,
+        actor: Identity,
+        user: str | None = None,
+        *,
+        code: object = None,
+        client_ip: str | None = None,
     ) -> None:
         """Remove the user's factor (confirmed or pending) and recovery codes.
 
+        One's own confirmed factor goes only with a current TOTP or unused recovery
+        ``code``; an admin removing another user's factor needs none (module docstring).
+
         Raises:
             NotFound: no factor, or a user the caller may not manage.
+            InvalidRequest: one's own confirmed factor, and no code given.
+            InvalidCredentials: wrong, replayed, spent or throttled code.
         """
         owner = await self._owner(actor, user)
+        factor = await self._factor(owner.id)
+        if factor is None:
+            raise NotFound("TOTP is not enabled for this user")
+        if owner.id == actor.principal_id and factor.confirmed_at is not None:
+            await self._require_second_factor(owner.id, code, client_ip, "turn TOTP off")
         async with self._db.session() as s, s.begin():
             gone = await s.execute(delete(TotpFactor).where(TotpFactor.user_id == owner.id))
             await s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == owner.id))
         if _rowcount(gone) == 0:
             raise NotFound("TOTP is not enabled for this user")
+        self._changed(owner.id)
         await self._record("mfa.disabled", actor, owner.id, None, client_ip)
 
     # -- verification ------------------------------------------------------------------
@@ -238,6 +274,24 @@ class MfaService:
         )
         return True
 
+    async def check_second_factor(
+        self, user_id: str, code: object, *, client_ip: str | None = None
+    ) -> SecondFactor | None:
+        """Check a second factor of a confirmed user: a TOTP code or a recovery code.
+
+        Digits are a TOTP code (:meth:`verify`), anything else a recovery code
+        (:meth:`verify_recovery`, spent when right); both through the throttle and the
+        replay rules. Returns which one held, or None.
+        """
+        text = code.strip() if isinstance(code, str) else ""
+        if not text:
+            return None
+        if text.isdigit():
+            return "totp" if await self.verify(user_id, text, client_ip=client_ip) else None
+        return (
+            "recovery" if await self.verify_recovery(user_id, text, client_ip=client_ip) else None
+        )
+
     async def recovery_codes_left(self, user_id: str) -> int:
         """How many unused recovery codes the user still has."""
         async with self._db.session() as s:
@@ -283,6 +337,35 @@ class MfaService:
             return False
         await self._throttle.succeeded(factor.user_id, client_ip)
         return True
+
+    async def _require_second_factor(
+        self, user_id: str, code: object, client_ip: str | None, action: str
+    ) -> None:
+        if code is None or (isinstance(code, str) and not code.strip()):
+            raise InvalidRequest(
+                f"A current TOTP code or an unused recovery code is required in 'code' to {action}."
+            )
+        if await self.check_second_factor(user_id, code, client_ip=client_ip) is None:
+            raise InvalidCredentials("The code is invalid.")
+
+    async def _issue_recovery_codes(self, user_id: str) -> list[str]:
+        """A new set of recovery codes for the user, replacing the old set."""
+        codes = self._recovery.generate()
+        async with self._db.session() as s, s.begin():
+            await s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+            await s.execute(
+                insert(RecoveryCode),
+                [
+                    {
+                        "id": uuid.uuid4().hex,
+                        "user_id": user_id,
+                        "code_digest": self._recovery.digest(c),
+                        "used_at": None,
+                    }
+                    for c in codes
+                ],
+            )
+        return codes
 
     async def _factor(self, user_id: str) -> TotpFactor | None:
         async with self._db.session() as s:

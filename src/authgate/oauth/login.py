@@ -167,7 +167,12 @@ class LoginResult:
 
 
 class PasswordLogin:
-    """Check a login form: password, then the TOTP (or a recovery) code when enrolled.
+    """Check a password, then the TOTP (or a recovery) code when enrolled.
+
+    The one place a password and its second factor are checked together: the login
+    form and the password change (:meth:`authgate.accounts.users.UserService.set_password`)
+    both come here, so both share the login throttle (with Basic) and the bounded,
+    off-loop argon2 of :meth:`~authgate.accounts.resolver.StoreResolver.check_password`.
 
     Args:
         resolver: verifies passwords (argon2id, off the event loop).
@@ -187,22 +192,17 @@ class PasswordLogin:
         account = username.lower()[:128]
         if not (await self.throttle.acquire(account, client_ip)).allowed:
             return None
-        identity = await self._resolver.resolve_password(username, password)
-        if identity is None:
+        match = await self._resolver.check_password(username, password)
+        if match is None:
             return None
+        identity = match.identity
         user_id = identity.principal_id
         amr: tuple[str, ...] = ("pwd",)
-        if await self._mfa.is_enrolled(user_id):
-            code = (code or "").strip()
-            if not code:
-                return None
-            if code.isdigit():
-                ok = await self._mfa.verify(user_id, code, client_ip=client_ip)
-                amr = ("pwd", "otp", "mfa")
-            else:  # a recovery code: a second factor, but no one-time *password* device
-                ok = await self._mfa.verify_recovery(user_id, code, client_ip=client_ip)
-                amr = ("pwd", "mfa")
-            if not ok:
-                return None
+        if match.second_factor:
+            factor = await self._mfa.check_second_factor(user_id, code, client_ip=client_ip)
+            if factor is None:
+                return None  # still counted: a password without its code is no login
+            # a recovery code is a second factor, but no one-time *password* device
+            amr = ("pwd", "otp", "mfa") if factor == "totp" else ("pwd", "mfa")
         await self.throttle.succeeded(account, client_ip)
         return LoginResult(user_id, identity.subject, amr)

@@ -150,7 +150,12 @@ class CredentialResolver(Protocol):
         """The live key pair whose key is ``key`` (secret unsealed), or None."""
 
     async def resolve_password(self, username: str, password: str) -> Identity | None:
-        """Identity when the user exists, is enabled and the password matches."""
+        """Identity when the user exists, is enabled and the password matches.
+
+        Raises:
+            SecondFactorRequired: the password matches, but the user has a second factor,
+                so the password alone must not authenticate them (DESIGN.md).
+        """
 
 
 @runtime_checkable

@@ -3,6 +3,16 @@
 The user-id and password are UTF-8 (RFC 7617 §2.1, ``charset="UTF-8"``). Bad base64, a
 missing colon and invalid UTF-8 are all the scheme's uniform 401; an oversized header is
 refused (413) by the middleware before it gets here, so no huge value reaches argon2.
+
+A user with a confirmed second factor cannot log in with ``user:password`` (DESIGN.md:
+the password alone is never enough): once the password has verified — never before, so
+a wrong password stays the uniform 401 and the answer reveals no enrolment — the answer
+is a 401 whose challenge carries ``error="insufficient_user_authentication"`` (RFC 9470
+§3) and says to use an API key or a token, or the login page. The attempt counts as a
+failed login in the throttle, as on the login page when the code is missing: it is no
+completed login, so it neither resets the account's counts nor makes the address a
+known source (which would let someone holding only the password spend the reserve kept
+for the user's own networks). ``key:secret`` of a key pair is unaffected.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ import dataclasses
 import hmac
 
 from authgate.crypto.keys import KEY_PAIR_KEY_PREFIX
-from authgate.errors import InvalidCredentials
+from authgate.errors import InvalidCredentials, SecondFactorRequired
 from authgate.identity import Identity
 from authgate.mfa.throttle import TotpThrottle
 from authgate.schemes.base import CredentialResolver, RequestView
@@ -45,6 +55,10 @@ class BasicAuthenticator:
     credential_headers: tuple[str, ...] = ("authorization",)
     credential_params: tuple[str, ...] = ()
     challenge = 'Basic realm="authgate", charset="UTF-8"'
+    second_factor_challenge = (
+        f'{challenge}, error="{SecondFactorRequired.code}", '
+        f'error_description="{SecondFactorRequired.default_description}"'
+    )
 
     def __init__(self, resolver: CredentialResolver, throttle: TotpThrottle | None = None) -> None:
         self._resolver = resolver
@@ -56,7 +70,12 @@ class BasicAuthenticator:
 
     async def authenticate(self, request: RequestView) -> Identity:
         parsed = parse_basic(request.headers.get("authorization") or "")
-        identity = await self._verify(*parsed, request.client_ip) if parsed else None
+        try:
+            identity = await self._verify(*parsed, request.client_ip) if parsed else None
+        except SecondFactorRequired as exc:
+            raise SecondFactorRequired(
+                reason=exc.reason, challenges=[self.second_factor_challenge]
+            ) from None
         if identity is None:
             raise InvalidCredentials(
                 reason="basic credentials rejected", challenges=[self.challenge]
@@ -78,6 +97,7 @@ class BasicAuthenticator:
         account = user.lower()[:128]
         if not (await self._throttle.acquire(account, client_ip)).allowed:
             return None
+        # SecondFactorRequired propagates with the attempt still counted (module docstring)
         identity = await self._resolver.resolve_password(user, password)
         if identity is not None:
             await self._throttle.succeeded(account, client_ip)

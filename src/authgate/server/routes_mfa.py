@@ -2,7 +2,9 @@
 
 A member manages only their own factor; an admin may name another user (``user``).
 Secrets, otpauth URIs, QR codes and recovery codes are shown once, with
-``cache-control: no-store``.
+``cache-control: no-store``. Turning one's own factor off and replacing one's recovery
+codes need a current TOTP or unused recovery code in the body (``{"code": ...}``),
+whatever credential made the request (see :mod:`authgate.mfa.service`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,27 @@ class TotpCode(BaseModel):
     )
 
 
+class TotpDisable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "A current TOTP code or an unused recovery code of the factor's owner: required "
+            "to turn off your own TOTP (an admin removing another user's factor needs none)."
+        ),
+    )
+
+
+class SecondFactorCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        max_length=64, description="A current TOTP code or an unused recovery code of the caller."
+    )
+
+
 class TotpVerify(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,15 +93,31 @@ async def confirm_totp(
     return {"enabled": True, "recovery_codes": codes}
 
 
-@router.delete("/totp", summary="Disable TOTP and delete the recovery codes")
+@router.delete(
+    "/totp",
+    summary="Disable TOTP and delete the recovery codes (own factor: with a current code)",
+)
 async def disable_totp(
     mfa: Mfa,
     actor: Caller,
     ip: ClientIP,
     user: str | None = Query(default=None, max_length=128),
+    body: TotpDisable | None = None,
 ) -> dict[str, Any]:
-    await mfa.disable(actor, user, client_ip=ip)
+    await mfa.disable(actor, user, code=body.code if body else None, client_ip=ip)
     return {"enabled": False}
+
+
+@router.post(
+    "/totp/recovery-codes",
+    summary="Replace the caller's recovery codes (with a current code; shown once)",
+)
+async def replace_recovery_codes(
+    body: SecondFactorCode, mfa: Mfa, actor: Caller, ip: ClientIP, response: Response
+) -> dict[str, Any]:
+    codes = await mfa.regenerate_recovery_codes(actor, body.code, client_ip=ip)
+    response.headers["cache-control"] = "no-store"
+    return {"recovery_codes": codes}
 
 
 @router.post("/totp/verify", summary="Check a TOTP code of the caller (200, or 401)")

@@ -5,12 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic import Field
 
 from authgate.crypto.passwords import generate_password
 from authgate.server.deps import Caller, ClientIP, Rt
 from authgate.server.schemas import PasswordSet, UserCreate
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
+
+
+class PasswordChange(PasswordSet):
+    """``PUT /v1/users/{name}/password``: the new password, and for one's own the proof."""
+
+    code: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "With current_password, when changing your own password and your account has a "
+            "second factor: a current TOTP code or an unused recovery code."
+        ),
+    )
 
 
 @router.post("", status_code=201, summary="Create a user (admin)")
@@ -45,7 +59,14 @@ async def disable_user(name: str, rt: Rt, actor: Caller, ip: ClientIP) -> dict[s
 
 
 @router.put("/{name}/password", status_code=204, summary="Set a password (own, or admin)")
-async def set_password(name: str, body: PasswordSet, rt: Rt, actor: Caller, ip: ClientIP) -> None:
+async def set_password(
+    name: str, body: PasswordChange, rt: Rt, actor: Caller, ip: ClientIP
+) -> None:
     await rt.users.set_password(
-        actor, name, body.password, current_password=body.current_password, client_ip=ip
+        actor,
+        name,
+        body.password,
+        current_password=body.current_password,
+        code=body.code,
+        client_ip=ip,
     )
