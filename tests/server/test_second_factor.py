@@ -216,3 +216,36 @@ async def test_password_change_of_totp_user_needs_the_code(
     assert r.status_code == 401  # the current password alone is not enough
     r = await client.put(url, json={**body, "code": factor.recovery_codes[0]}, headers=alice)
     assert r.status_code == 204, r.text
+
+
+async def test_a_user_with_a_second_factor_cannot_use_the_password_alone_anywhere(
+    client: httpx2.AsyncClient, alice: dict[str, str]
+) -> None:
+    """DESIGN.md invariant: no route takes the password of a TOTP user on its own."""
+    factor = await enrol(client, alice)
+    password_only = basic("alice", PASSWORD)
+    for method, path, body in [
+        ("GET", "/v1/whoami", None),
+        ("GET", "/v1/keys", None),
+        ("POST", "/v1/keys", {}),
+        ("POST", "/v1/keys", {"type": "key-pair"}),
+        ("POST", "/v1/keys/temporary", {}),
+        ("GET", "/v1/users/alice", None),
+        ("PUT", "/v1/users/alice/password", {"password": "x" * 20, "current_password": PASSWORD}),
+        ("POST", "/v1/mfa/totp/verify", {"code": factor.code()}),
+        ("POST", "/v1/mfa/totp/recovery-codes", {"code": factor.recovery_codes[0]}),
+        ("DELETE", "/v1/mfa/totp", {"code": factor.recovery_codes[1]}),
+        ("POST", "/auth/refresh", {"refresh_token": "agr_x"}),
+    ]:
+        r = await client.request(method, path, json=body, headers=password_only)
+        # the second-factor error, or — once the login throttle counts these attempts as
+        # the failed logins they are — the uniform 401 without any check
+        assert r.status_code == 401, (method, path, r.text)
+        assert r.json()["error"] in (MFA_ERROR, "invalid_token"), (method, path, r.text)
+    # with another credential, the password still needs its code to change the password
+    body = {"password": "alices new password", "current_password": PASSWORD}
+    r = await client.put("/v1/users/alice/password", json=body, headers=alice)
+    assert r.status_code == 401
+    # nothing above spent a recovery code or turned anything off
+    r = await delete_totp(client, alice, {"code": factor.recovery_codes[1]})
+    assert r.status_code == 200

@@ -27,10 +27,8 @@ code or a digest.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,6 +42,7 @@ from authgate.crypto.secret import Secret
 from authgate.errors import Conflict, InvalidCredentials, InvalidRequest, NotFound
 from authgate.identity import Identity
 from authgate.mfa import totp
+from authgate.mfa.enrolment import EnrolmentStarted
 from authgate.mfa.recovery import RecoveryCodes
 from authgate.mfa.throttle import TotpThrottle
 from authgate.store.db import Database
@@ -54,30 +53,6 @@ __all__ = ["EnrolmentStarted", "MfaService", "SecondFactor"]
 
 #: Which second factor a code proved: a TOTP code, or a (now spent) recovery code.
 SecondFactor = Literal["totp", "recovery"]
-
-
-@dataclass(frozen=True, slots=True)
-class EnrolmentStarted:
-    """A new, unconfirmed factor: the only moment its secret is shown."""
-
-    factor_id: str
-    secret: Secret  # base32, as typed into an app by hand
-    otpauth_uri: Secret
-    qr_svg: str
-    qr_png: bytes
-
-    def as_json(self) -> dict[str, Any]:
-        """The ``POST /v1/mfa/totp`` response body."""
-        return {
-            "factor_id": self.factor_id,
-            "secret": self.secret.reveal(),
-            "otpauth_uri": self.otpauth_uri.reveal(),
-            "qr_svg": self.qr_svg,
-            "qr_png": base64.b64encode(self.qr_png).decode("ascii"),
-        }
-
-    def __repr__(self) -> str:
-        return f"EnrolmentStarted(factor_id={self.factor_id!r}, secret=***)"
 
 
 class MfaService:
