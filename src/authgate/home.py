@@ -132,13 +132,48 @@ def ensure_home(home: Path) -> bool:
     return True
 
 
+def _master_keys(data: dict[str, object]) -> tuple[dict[str, bytes], str]:
+    keys = data["master_keys"]
+    assert isinstance(keys, dict)  # noqa: S101 - the file's shape, written by this module
+    return {kid: base64.b64decode(v) for kid, v in keys.items()}, str(data["active_master_key"])
+
+
+class _SecretsFileWatcher:
+    """The master keys of ``secrets.json`` when the file changed since the last look.
+
+    The file is replaced atomically on every change (:func:`_write_private`), so its
+    inode, size and modification time together tell a change for the cost of a ``stat``.
+    """
+
+    def __init__(self, path: Path, seen: os.stat_result) -> None:
+        self._path = path
+        self._seen = self._signature(seen)
+
+    @staticmethod
+    def _signature(st: os.stat_result) -> tuple[int, int, int]:
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def __call__(self) -> tuple[dict[str, bytes], str] | None:
+        st = self._path.stat()
+        signature = self._signature(st)
+        if signature == self._seen:
+            return None
+        keys = _master_keys(json.loads(self._path.read_text()))
+        self._seen = signature
+        return keys
+
+
 def load_secrets(home: Path) -> ServerSecrets:
-    """Read the server secrets; raises FileNotFoundError before ``authgate init``."""
-    data = json.loads(secrets_path(home).read_text())
-    ring = MasterKeyRing(
-        {kid: base64.b64decode(v) for kid, v in data["master_keys"].items()},
-        data["active_master_key"],
-    )
+    """Read the server secrets; raises FileNotFoundError before ``authgate init``.
+
+    The master key ring follows later changes of ``secrets.json`` (``authgate master-key
+    rotate`` run while this process lives); see :class:`MasterKeyRing`.
+    """
+    path = secrets_path(home)
+    seen = path.stat()
+    data = json.loads(path.read_text())
+    keys, active = _master_keys(data)
+    ring = MasterKeyRing(keys, active, source=_SecretsFileWatcher(path, seen))
     return ServerSecrets(Digester(base64.b64decode(data["digest_key"])), ring)
 
 
