@@ -120,3 +120,21 @@ def test_existing_loose_database_and_secrets_files_are_tightened(tmp_path: Path)
     assert _mode(home / "authgate.db") == 0o600
     assert _mode(home / "secrets.json") == 0o600
     assert "secrets.json was mode 0644" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("users", "list"), ("db", "upgrade"), ("master-key", "rotate"), ("serve", "--port", "1")],
+)
+def test_every_command_refuses_a_home_that_became_writable_by_others(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    home = tmp_path / "later"
+    assert _cli(home, "init").returncode == 0
+    before = (home / "secrets.json").read_bytes()
+    os.chmod(home, 0o777)  # noqa: S103 - the insecure home under test
+    proc = _cli(home, *command)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "writable by other users (mode 0777)" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert (home / "secrets.json").read_bytes() == before  # no key was added
