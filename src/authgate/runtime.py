@@ -23,6 +23,7 @@ from authgate.gateway.proxies import TrustedProxies
 from authgate.home import ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
+from authgate.mfa.lockouts import LockoutAuditor
 from authgate.mfa.throttle import ThrottleStore
 from authgate.oauth.clients import ClientCache, ClientService
 from authgate.oauth.login import LoginSessions, PasswordLogin
@@ -269,7 +270,11 @@ class Runtime:
         users.after_password_change = login_sessions.revoke_user  # a stolen session dies too
         sigv4 = SigV4Credentials(resolver, keys.session_token)
         # Password failures are counted together whether they come over Basic or the form.
-        login_throttle = TotpThrottle(throttle_store("login"), time.time)
+        login_throttle = TotpThrottle(
+            throttle_store("login"),
+            time.time,
+            on_refused=LockoutAuditor(audit, "login", time.time),
+        )
         schemes = build_schemes(
             settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle
         )
@@ -303,7 +308,11 @@ class Runtime:
             secrets.master_keys,
             secrets.digester,
             audit,
-            TotpThrottle(throttle_store("mfa"), time.time),
+            TotpThrottle(
+                throttle_store("mfa"),
+                time.time,
+                on_refused=LockoutAuditor(audit, "mfa", time.time),
+            ),
             time.time,
             issuer=settings.mfa_issuer,
             on_principal_changed=principal_changed,

@@ -81,6 +81,103 @@ class AuditRecord:
             detail=detail,
         )
 
+    @classmethod
+    def authentication_failure(
+        cls,
+        path: str,
+        *,
+        reason: str,
+        client_ip: str | None,
+        scheme: str | None = None,
+        status: int = 401,
+        error: str = "unauthorized",
+        detail: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """A failed authentication outside the scheme chain (which records its own):
+        OAuth client authentication, the key/secret and refresh-token exchanges.
+
+        ``auth.failure`` as the middleware writes it, so one event name finds every
+        failed authentication. ``reason`` is the error's internal reason (never a secret);
+        ``detail`` adds identifiers such as the claimed ``client_id``.
+        """
+        return cls(
+            "auth.failure",
+            outcome="failure",
+            scheme=scheme,
+            client_ip=client_ip,
+            detail={
+                "status": status,
+                "error": error,
+                "reason": reason,
+                "method": "POST",
+                "path": path,
+                **(detail or {}),
+            },
+        )
+
+    @classmethod
+    def refresh_token_reuse(
+        cls,
+        path: str,
+        *,
+        family_id: str,
+        user_id: str | None,
+        client_id: str | None,
+        credential_id: str | None,
+        reason: str,
+        client_ip: str | None,
+    ) -> AuditRecord:
+        """A used refresh token came back: its whole family was revoked (RFC 9700 §4.14.2).
+
+        A security event: either the legitimate client or an attacker holds a stolen copy.
+        """
+        return cls(
+            "token.refresh_reuse",
+            outcome="failure",
+            target_user_id=user_id,
+            credential_id=credential_id,
+            client_ip=client_ip,
+            detail={
+                "path": path,
+                "family_id": family_id,
+                "client_id": client_id,
+                "reason": reason,
+                "action": "family_revoked",
+            },
+        )
+
+    @classmethod
+    def lockout(
+        cls,
+        throttle: str,
+        *,
+        account: str,
+        limit: str,
+        retry_after: float,
+        client_ip: str | None,
+    ) -> AuditRecord:
+        """Attempts for ``account`` are refused for ``retry_after`` seconds (a throttle tripped).
+
+        Args:
+            throttle: which throttle (``login`` for passwords, ``mfa`` for codes).
+            account: the throttled account: a user name as typed (login) or a user id (mfa).
+            limit: ``delay`` (consecutive failures), ``account`` (the account's cap) or
+                ``source`` (the client IP's cap across accounts).
+            retry_after: seconds until an attempt may be made again.
+            client_ip: the trusted client IP of the refused attempt.
+        """
+        return cls(
+            "auth.lockout",
+            outcome="failure",
+            client_ip=client_ip,
+            detail={
+                "throttle": throttle,
+                "account": account,
+                "limit": limit,
+                "retry_after": round(retry_after, 1),
+            },
+        )
+
     def cleaned(self) -> dict[str, Any]:
         """Column values with every string sanitized."""
         return {

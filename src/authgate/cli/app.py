@@ -18,7 +18,7 @@ from authgate.config import Settings
 from authgate.crypto.passwords import generate_password
 from authgate.durations import parse_duration
 from authgate.errors import AuthError, SetupError
-from authgate.home import add_master_key, ensure_home, secrets_path
+from authgate.home import add_master_key, check_home_permissions, ensure_home, secrets_path
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
@@ -156,7 +156,6 @@ def serve(
 def db_upgrade(as_json: JsonOpt = False) -> None:
     """Apply database migrations."""
     settings = _settings(as_json)
-    ensure_home(settings.home)
 
     async def go() -> None:
         db = Database(settings.effective_database_url)
@@ -166,6 +165,7 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
             await db.dispose()
 
     try:
+        ensure_home(settings.home)
         asyncio.run(go())
     except SetupError as exc:
         fail(str(exc), as_json=as_json)
@@ -361,6 +361,10 @@ def master_key_rotate(as_json: JsonOpt = False) -> None:
     settings = _settings(as_json)
     if not secrets_path(settings.home).exists():
         fail("initialise first (authgate init)", as_json=as_json)
+    try:
+        check_home_permissions(settings.home)
+    except SetupError as exc:
+        fail(str(exc), as_json=as_json)
     kid = add_master_key(settings.home)
     emit({"active_master_key": kid}, as_json=as_json, text=f"New master key {kid} is active.")
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -80,6 +80,9 @@ UNKNOWN_LANE = "*"
 
 _S = TypeVar("_S")
 log = logging.getLogger("authgate.mfa")
+
+#: Told of every refused attempt: account, source, decision (e.g. to audit a lock-out).
+OnRefused = Callable[[str, "str | None", "Decision"], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,8 @@ class Decision:
     allowed: bool
     retry_after: float = 0.0
     lane: str = UNKNOWN_LANE
+    #: what refused it: ``delay`` (rule 4), ``account`` (rules 2-3) or ``source`` (rule 6)
+    limit: str = ""
 
 
 def _roll(state: AccountState | SourceState, now: float, policy: ThrottlePolicy) -> None:
@@ -174,18 +179,19 @@ def decide(
     lane = lane_of(account, source, now)
     window_end = account.window_start + policy.window
     cap = policy.max_failures - (0 if lane != UNKNOWN_LANE else policy.known_reserve)
-    waits: list[float] = []
+    waits: list[tuple[float, str]] = []
     if account.failures >= cap:
-        waits.append(window_end - now)
+        waits.append((window_end - now, "account"))
     if source is not None and source_state.failures >= policy.ip_max_failures:
-        waits.append(source_state.window_start + policy.window - now)
+        waits.append((source_state.window_start + policy.window - now, "source"))
     state = account.lanes.get(lane)
     if state is not None:
         ready = state.last_failure + policy.delay(state.consecutive)
         if ready > now:
-            waits.append(ready - now)
+            waits.append((ready - now, "delay"))
     if waits:
-        return Decision(False, max(waits), lane)
+        wait, limit = max(waits)
+        return Decision(False, wait, lane, limit)
     return Decision(True, 0.0, lane)
 
 
@@ -288,17 +294,24 @@ class MemoryThrottleStore:
 
 
 class TotpThrottle:
-    """Gate around a code check: :meth:`acquire` before, :meth:`succeeded` after success."""
+    """Gate around a code check: :meth:`acquire` before, :meth:`succeeded` after success.
+
+    ``on_refused`` hears of each refused attempt, after the store's lock is released
+    (:class:`~authgate.mfa.lockouts.LockoutAuditor` audits the lock-outs).
+    """
 
     def __init__(
         self,
         store: ThrottleStore,
         clock: Callable[[], float],
         policy: ThrottlePolicy = ThrottlePolicy(),
+        *,
+        on_refused: OnRefused | None = None,
     ) -> None:
         self.policy = policy
         self._store = store
         self._clock = clock
+        self._on_refused = on_refused
 
     async def acquire(self, account: str, source: str | None) -> Decision:
         """Decide, and when allowed count the attempt as a failure until it succeeds.
@@ -313,7 +326,9 @@ class TotpThrottle:
             if decision.allowed:
                 charge(state, src, decision.lane, now)
             await self._save(store, account, state, source, src)
-            return decision
+        if not decision.allowed and self._on_refused is not None:
+            await self._on_refused(account, source or None, decision)
+        return decision
 
     async def succeeded(self, account: str, source: str | None) -> None:
         """The code was right: reset the account's counts and remember the source.

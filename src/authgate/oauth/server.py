@@ -25,6 +25,7 @@ from authgate.audit.events import AuditRecord
 from authgate.audit.sinks import AuditSink
 from authgate.crypto.digest import Digester
 from authgate.errors import (
+    AuthError,
     InsufficientScope,
     InvalidCredentials,
     InvalidRequest,
@@ -42,6 +43,11 @@ from authgate.oauth.device import DeviceService
 from authgate.oauth.errors import InvalidGrant, InvalidTokenScope, invalid_client
 from authgate.oauth.grants import check_grant_allowed, parse_scope, resolve_scopes, select_grant
 from authgate.oauth.registration import DEVICE_CODE_GRANT
+from authgate.oauth.security_events import (
+    client_auth_failure,
+    is_family_revocation,
+    refresh_reuse,
+)
 from authgate.replay import ReplayCache
 from authgate.schemes.mtls import ClientCertificates
 from authgate.store.db import Database
@@ -112,38 +118,60 @@ class OAuthServer:
     # -- client authentication ----------------------------------------------------------
 
     async def authenticate(
-        self, authorization: str | None, form: Mapping[str, str], *, confidential: bool
+        self,
+        authorization: str | None,
+        form: Mapping[str, str],
+        *,
+        confidential: bool,
+        client_ip: str | None = None,
+        path: str = "/oauth/token",
     ) -> ClientRecord:
         """The authenticated client of a request.
+
+        Every failure is audited (``auth.failure``: the endpoint, the claimed client id,
+        the method, the trusted client IP and the reason — never a secret or an
+        assertion): these endpoints authenticate clients themselves, so the scheme
+        chain's record does not cover them.
 
         Args:
             authorization: the ``Authorization`` header.
             form: the form parameters.
             confidential: refuse public clients (introspection).
+            client_ip: the trusted client IP, for the audit record.
+            path: the endpoint, for the audit record.
 
         Raises:
             InvalidClient: no, unknown, wrong or replayed client credentials.
             InvalidRequest: more than one authentication method.
         """
-        presented: PresentedClient | None = extract_client(authorization, form)
-        if presented is None:
-            raise invalid_client("no client credentials", basic=True)
-        record = await self.clients.lookup(presented.client_id)
-        assertion = verify_client(
-            presented,
-            record,
-            secret_digest=self.clients.secret_digest,
-            audiences=self._audiences,
-            now=self._clock(),
-            leeway=self.tokens.config.leeway,
-        )
-        assert record is not None  # noqa: S101 - verify_client raises for unknown clients
-        if assertion is not None and not await self._replay.check_and_store(
-            assertion.replay_key, assertion.ttl
-        ):
-            raise invalid_client("assertion jti replayed", basic=False)
-        if confidential and record.public:
-            raise invalid_client("public client at a confidential endpoint", basic=False)
+        presented: PresentedClient | None = None
+        record: ClientRecord | None = None
+        try:
+            presented = extract_client(authorization, form)
+            if presented is None:
+                raise invalid_client("no client credentials", basic=True)
+            record = await self.clients.lookup(presented.client_id)
+            assertion = verify_client(
+                presented,
+                record,
+                secret_digest=self.clients.secret_digest,
+                audiences=self._audiences,
+                now=self._clock(),
+                leeway=self.tokens.config.leeway,
+            )
+            assert record is not None  # noqa: S101 - verify_client raises for unknown clients
+            if assertion is not None and not await self._replay.check_and_store(
+                assertion.replay_key, assertion.ttl
+            ):
+                raise invalid_client("assertion jti replayed", basic=False)
+            if confidential and record.public:
+                raise invalid_client("public client at a confidential endpoint", basic=False)
+        except AuthError as exc:
+            if self._audit is not None:
+                await self._audit.emit(
+                    client_auth_failure(exc, presented, record, path=path, client_ip=client_ip)
+                )
+            raise
         return record
 
     # -- /oauth/token -------------------------------------------------------------------
@@ -154,6 +182,7 @@ class OAuthServer:
         form: Mapping[str, str],
         *,
         x5t_s256: str | None = None,
+        client_ip: str | None = None,
     ) -> dict[str, Any]:
         """Run a token request; returns the RFC 6749 §5.1 response body.
 
@@ -163,12 +192,15 @@ class OAuthServer:
             x5t_s256: the thumbprint of the client certificate the request came with (a
                 trusted proxy's header or direct TLS); the access token is then bound to
                 it (RFC 8705 §3: ``cnf``), and works only with that certificate.
+            client_ip: the trusted client IP (audit records).
 
         Raises:
             AuthError: an RFC 6749 §5.2 error (see :mod:`authgate.oauth.errors`).
         """
         grant = select_grant(form.get("grant_type"))
-        client = await self.authenticate(authorization, form, confidential=False)
+        client = await self.authenticate(
+            authorization, form, confidential=False, client_ip=client_ip
+        )
         check_grant_allowed(client, grant)
         if grant == "authorization_code":
             return await self._authorization_code(client, form, x5t_s256)
@@ -177,7 +209,7 @@ class OAuthServer:
         requested = parse_scope(form.get("scope"))
         if grant == "client_credentials":
             return self._client_credentials(client, requested, x5t_s256)
-        return await self._refresh(client, form, requested, x5t_s256)
+        return await self._refresh(client, form, requested, x5t_s256, client_ip)
 
     async def _authorization_code(
         self, client: ClientRecord, form: Mapping[str, str], x5t_s256: str | None
@@ -306,6 +338,7 @@ class OAuthServer:
         form: Mapping[str, str],
         requested: tuple[str, ...] | None,
         x5t_s256: str | None,
+        client_ip: str | None,
     ) -> dict[str, Any]:
         token = form.get("refresh_token")
         if token is None:
@@ -336,6 +369,8 @@ class OAuthServer:
                 token, mint, client_id=client.client_id, scopes=requested
             )
         except InvalidCredentials as exc:
+            if is_family_revocation(exc):
+                await self.audit_refresh_reuse(token, exc, "/oauth/token", client_ip)
             raise InvalidGrant(reason=exc.reason) from None
         except InvalidScope as exc:
             raise InvalidTokenScope(reason=exc.description) from None
@@ -346,7 +381,7 @@ class OAuthServer:
     # -- /oauth/introspect --------------------------------------------------------------
 
     async def introspect(
-        self, authorization: str | None, form: Mapping[str, str]
+        self, authorization: str | None, form: Mapping[str, str], *, client_ip: str | None = None
     ) -> dict[str, Any]:
         """RFC 7662 §2.2 response for the ``token`` parameter.
 
@@ -354,7 +389,9 @@ class OAuthServer:
             InvalidClient: the caller is not an authenticated confidential client.
             InvalidRequest: no ``token``.
         """
-        await self.authenticate(authorization, form, confidential=True)
+        await self.authenticate(
+            authorization, form, confidential=True, client_ip=client_ip, path="/oauth/introspect"
+        )
         token = _required_token(form)
         if token.startswith(REFRESH_TOKEN_PREFIX):
             return await self._introspect_refresh(token)
@@ -422,6 +459,15 @@ class OAuthServer:
             "token_type": "refresh_token",
         }
 
+    async def audit_refresh_reuse(
+        self, token: str, exc: InvalidCredentials, path: str, client_ip: str | None
+    ) -> None:
+        """Record that ``token`` came back after use and its family was revoked (the
+        endpoints that rotate refresh tokens call it when :func:`is_family_revocation`)."""
+        row = await self._refresh_row(token) if self._audit is not None else None
+        if self._audit is not None and row is not None:
+            await self._audit.emit(refresh_reuse(row, exc, path=path, client_ip=client_ip))
+
     async def _record(
         self,
         event: str,
@@ -479,7 +525,9 @@ class OAuthServer:
 
     # -- /oauth/revoke ------------------------------------------------------------------
 
-    async def revoke(self, authorization: str | None, form: Mapping[str, str]) -> None:
+    async def revoke(
+        self, authorization: str | None, form: Mapping[str, str], *, client_ip: str | None = None
+    ) -> None:
         """Revoke ``token`` if it was issued to the calling client (RFC 7009 §2.1).
 
         Unknown, invalid, expired and other clients' tokens are answered the same way
@@ -489,7 +537,9 @@ class OAuthServer:
             InvalidClient: client authentication failed.
             InvalidRequest: no ``token``.
         """
-        client = await self.authenticate(authorization, form, confidential=False)
+        client = await self.authenticate(
+            authorization, form, confidential=False, client_ip=client_ip, path="/oauth/revoke"
+        )
         token = _required_token(form)
         if token.startswith(REFRESH_TOKEN_PREFIX):
             row = await self._refresh_row(token)

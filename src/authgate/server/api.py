@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authgate.errors import AuthError, InvalidRequest, NotFound, render
@@ -25,6 +24,7 @@ from authgate.server import (
     routes_users,
 )
 from authgate.server.deps import Caller, Rt
+from authgate.server.readiness import unavailable_dependencies
 
 __all__ = ["create_api"]
 
@@ -83,13 +83,15 @@ def create_api() -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @api.get("/readyz", tags=["health"], summary="Readiness: the database answers")
+    @api.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the database and, when configured, Redis answer",
+    )
     async def readyz(rt: Rt) -> Response:
-        try:
-            async with rt.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+        down = await unavailable_dependencies(rt)
+        if down:
+            return JSONResponse({"status": "unavailable", "unavailable": down}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @api.get("/v1/whoami", tags=["identity"], summary="Who the credentials say you are")

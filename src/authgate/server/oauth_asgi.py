@@ -81,20 +81,25 @@ async def _token(
     # RFC 8705 §3: a client certificate (direct TLS or a trusted proxy's header) binds
     # the access token to it
     x5t_s256 = rt.oauth.certificates.x5t_s256_of_scope(scope)
-    return _ENCODE(await rt.oauth.token(authorization, form, x5t_s256=x5t_s256)).encode()
+    answer = await rt.oauth.token(
+        authorization, form, x5t_s256=x5t_s256, client_ip=scope.get(CLIENT_IP_SCOPE_KEY)
+    )
+    return _ENCODE(answer).encode()
 
 
 async def _introspect(
-    rt: Runtime, _: Scope, authorization: str | None, form: Mapping[str, str]
+    rt: Runtime, scope: Scope, authorization: str | None, form: Mapping[str, str]
 ) -> bytes:
-    answer = await rt.oauth.introspect(authorization, form)
+    answer = await rt.oauth.introspect(
+        authorization, form, client_ip=scope.get(CLIENT_IP_SCOPE_KEY)
+    )
     return _INACTIVE_BODY if answer == INACTIVE else _ENCODE(answer).encode()
 
 
 async def _revoke(
-    rt: Runtime, _: Scope, authorization: str | None, form: Mapping[str, str]
+    rt: Runtime, scope: Scope, authorization: str | None, form: Mapping[str, str]
 ) -> None:
-    await rt.oauth.revoke(authorization, form)
+    await rt.oauth.revoke(authorization, form, client_ip=scope.get(CLIENT_IP_SCOPE_KEY))
 
 
 #: The endpoints that authenticate OAuth clients themselves (RFC 6749 §2.3, RFC 8628

@@ -18,10 +18,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from authgate.errors import InvalidRequest, Unauthorized
+from authgate.audit.events import AuditRecord
+from authgate.errors import AuthError, InvalidCredentials, InvalidRequest, Unauthorized
 from authgate.gateway.middleware import get_identity
+from authgate.oauth.security_events import is_family_revocation
+from authgate.runtime import Runtime
 from authgate.schemes.basic import parse_basic
-from authgate.server.deps import Rt
+from authgate.server.deps import Rt, client_ip
 from authgate.tokens.services import TokenServices
 
 __all__ = ["router", "token_services"]
@@ -88,12 +91,32 @@ def _token_response(payload: dict[str, Any]) -> JSONResponse:
     return JSONResponse(payload, headers=_NO_STORE)
 
 
+async def _audit_failure(rt: Runtime, request: Request, exc: AuthError, *, scheme: str) -> None:
+    """``auth.failure`` for a credential these routes check themselves: a key pair sent
+    in the JSON body, or a refresh token, never meets the scheme chain (which audits
+    what it rejects). The record holds the reason, never the key, secret or token."""
+    await rt.audit.emit(
+        AuditRecord.authentication_failure(
+            request.url.path,
+            reason=exc.reason,
+            client_ip=client_ip(request),
+            scheme=scheme,
+            status=exc.status,
+            error=exc.code,
+        )
+    )
+
+
 @router.post("/auth", summary="Exchange a key/secret pair for an access and a refresh token")
 async def exchange(request: Request, rt: Rt) -> JSONResponse:
     body = await _json_object(request)
-    key, secret = _credentials(request, body)
-    services = await token_services(request, rt)
-    pair = await services.exchange.exchange(key, secret)
+    try:
+        key, secret = _credentials(request, body)
+        services = await token_services(request, rt)
+        pair = await services.exchange.exchange(key, secret)
+    except (Unauthorized, InvalidCredentials) as exc:
+        await _audit_failure(rt, request, exc, scheme="keypair")
+        raise
     return _token_response(pair.as_json())
 
 
@@ -111,9 +134,15 @@ async def refresh(request: Request, rt: Rt) -> JSONResponse:
         # A request that authenticated must do so as the key pair the token belongs to.
         client_id = caller.credential_id or f"principal:{caller.principal_id}"
     services = await token_services(request, rt)
-    pair = await services.exchange.rotate(
-        token, client_id=client_id, scopes=scope.split() if scope is not None else None
-    )
+    try:
+        pair = await services.exchange.rotate(
+            token, client_id=client_id, scopes=scope.split() if scope is not None else None
+        )
+    except InvalidCredentials as exc:
+        await _audit_failure(rt, request, exc, scheme="refresh_token")
+        if is_family_revocation(exc):  # a security event of its own (RFC 9700 §4.14.2)
+            await rt.oauth.audit_refresh_reuse(token, exc, "/auth/refresh", client_ip(request))
+        raise
     return _token_response(pair.as_json())
 
 

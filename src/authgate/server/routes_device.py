@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from authgate.oauth.form import parse_form
 from authgate.oauth.grants import check_grant_allowed, parse_scope, resolve_scopes
 from authgate.oauth.registration import DEVICE_CODE_GRANT
-from authgate.server.deps import Rt
+from authgate.server.deps import Rt, client_ip
 
 __all__ = ["router"]
 
@@ -48,7 +48,11 @@ async def device_authorization(request: Request, rt: Rt) -> Response:
         request.scope.get("query_string", b""),
     )
     client = await rt.oauth.authenticate(
-        request.headers.get("authorization"), form, confidential=False
+        request.headers.get("authorization"),
+        form,
+        confidential=False,
+        client_ip=client_ip(request),
+        path="/oauth/device_authorization",
     )
     check_grant_allowed(client, DEVICE_CODE_GRANT)
     scopes = resolve_scopes(parse_scope(form.get("scope")), client.scopes)

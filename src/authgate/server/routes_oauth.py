@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from authgate.gateway.middleware import get_identity
 from authgate.oauth.form import parse_form
 from authgate.oauth.metadata import authorization_server_metadata, openid_configuration
-from authgate.server.deps import Rt
+from authgate.server.deps import Rt, client_ip
 
 __all__ = ["router"]
 
@@ -52,6 +52,7 @@ async def token(request: Request, rt: Rt) -> Response:
         request.headers.get("authorization"),
         form,
         x5t_s256=rt.oauth.certificates.x5t_s256_of_scope(request.scope),
+        client_ip=client_ip(request),
     )
     return _json(body, _NO_STORE)
 
@@ -59,14 +60,16 @@ async def token(request: Request, rt: Rt) -> Response:
 @router.post("/oauth/introspect", summary="Token introspection (RFC 7662)")
 async def introspect(request: Request, rt: Rt) -> Response:
     form = await _form(request)
-    body = await rt.oauth.introspect(request.headers.get("authorization"), form)
+    body = await rt.oauth.introspect(
+        request.headers.get("authorization"), form, client_ip=client_ip(request)
+    )
     return _json(body, _NO_STORE)
 
 
 @router.post("/oauth/revoke", summary="Token revocation (RFC 7009)")
 async def revoke(request: Request, rt: Rt) -> Response:
     form = await _form(request)
-    await rt.oauth.revoke(request.headers.get("authorization"), form)
+    await rt.oauth.revoke(request.headers.get("authorization"), form, client_ip=client_ip(request))
     return Response(b"", status_code=200, headers=_NO_STORE)
 
 
