@@ -21,3 +21,11 @@ def test_invalid_durations_have_clear_errors(bad: str) -> None:
 def test_format() -> None:
     assert format_duration(timedelta(days=30)) == "30d"
     assert format_duration(timedelta(seconds=90)) == "90s"
+
+
+def test_durations_longer_than_a_hundred_years_are_refused() -> None:
+    """Issue 8 item 12: ``999999999d`` overflowed the dates it was added to (a 500)."""
+    assert parse_duration("36500d").days == 36500
+    for bad in ("36501d", "999999999d", "999999999h"):
+        with pytest.raises(ValueError, match="longer than 100 years"):
+            parse_duration(bad)

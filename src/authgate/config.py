@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     """Header in which a TLS-terminating proxy passes the client certificate (nginx:
     ``$ssl_client_escaped_cert``); believed only from ``trusted_proxies``."""
 
+    httpsig_require_query_coverage: bool = True
+    """RFC 9421 signatures on a request with a query must cover ``@query``,
+    ``@target-uri`` or ``@request-target``; off, a signature over the path alone is
+    accepted whatever the query (an attacker can then change or add parameters)."""
+
     oauth1_window: float = Field(default=600.0, gt=0, le=3600)
     """Seconds an OAuth 1.0a ``oauth_timestamp`` may differ from the server clock."""
 

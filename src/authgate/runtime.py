@@ -104,7 +104,13 @@ def build_schemes(
             )
         elif name == "httpsig":
             out.append(
-                HttpSigAuthenticator(resolver, pki, replay, window=settings.signature_window)
+                HttpSigAuthenticator(
+                    resolver,
+                    pki,
+                    replay,
+                    window=settings.signature_window,
+                    require_query_coverage=settings.httpsig_require_query_coverage,
+                )
             )
         elif name == "hmac":
             out.append(HmacSimpleAuthenticator(resolver, replay, window=settings.signature_window))

@@ -79,3 +79,34 @@ async def test_chain_never_falls_through_to_anonymous() -> None:
     view = RequestView("GET", "http", "h", "/", "", Headers([("x-api-key", "agk_bad")]))
     with pytest.raises(InvalidCredentials):
         await chain.authenticate(view)
+
+
+class _Broken(OneKey):
+    """A resolver with a bug: stands for any unexpected exception inside a scheme."""
+
+    async def resolve_api_key(self, key: str) -> Identity | None:
+        raise OverflowError("int too large to convert to float")
+
+
+class _Records:
+    def __init__(self) -> None:
+        self.records: list[object] = []
+
+    async def emit(self, record: object) -> None:
+        self.records.append(record)
+
+
+async def test_unexpected_exception_in_a_scheme_is_audited_and_has_no_traceback() -> None:
+    """Issue 8 item 12: an exception a scheme did not expect is still an audited failure."""
+    sink = _Records()
+    app = AuthMiddleware(echo, SchemeChain([ApiKeyAuthenticator(_Broken())]), audit=sink)  # type: ignore[arg-type]
+    transport = httpx2.ASGITransport(app=app, client=("192.0.2.1", 1000))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://app") as c:
+        r = await c.get("/", headers={"X-API-Key": "agk_any"})
+    assert r.status_code == 500
+    assert r.json()["error"] == "server_error"
+    assert "Traceback" not in r.text and "OverflowError" not in r.text
+    assert len(sink.records) == 1
+    record = sink.records[0]
+    assert record.event == "auth.failure"  # type: ignore[attr-defined]
+    assert "OverflowError" in record.detail["reason"]  # type: ignore[attr-defined]

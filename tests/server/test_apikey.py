@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
@@ -251,3 +254,72 @@ def test_identity_shortcut_ignores_results_from_before_a_clear() -> None:
     assert cache.get(key) is None
     cache.put(key, Identity(subject="s", principal_id="p", scheme="apikey"), epoch=cache.epoch)
     assert cache.get(key) is not None
+
+
+@contextlib.asynccontextmanager
+async def _query_world(
+    tmp_path: Path, query_paths: list[str]
+) -> AsyncIterator[tuple[httpx2.AsyncClient, dict[str, str]]]:
+    """A server with ``?api_key=`` enabled on ``query_paths``; keys of two users."""
+    settings = make_settings(tmp_path, api_key_query_paths=query_paths)
+    rt = await Runtime.open(settings, batched_audit=False)
+    try:
+        await rt.users.create(LOCAL_ADMIN, "q", scopes=[])
+        await rt.users.create(LOCAL_ADMIN, "h", scopes=[], password=_H_PASSWORD)
+        pair = (await rt.keys.create(LOCAL_ADMIN, user="h", type="key-pair")).as_json()
+        keys = {
+            "query": (await rt.keys.create(LOCAL_ADMIN, user="q")).key,
+            "header": (await rt.keys.create(LOCAL_ADMIN, user="h")).key,
+        }
+        transport = httpx2.ASGITransport(app=AuthgateServer(settings, rt))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.post("/auth", auth=(str(pair["key"]), str(pair["secret"])))
+            assert r.status_code == 200
+            keys["jwt"] = r.json()["access_token"]
+            yield c, keys
+    finally:
+        await rt.close()
+
+
+_H_PASSWORD = "h-password-long-enough"
+_HEADER_CREDENTIALS = {
+    "x-api-key": lambda k: {"X-API-Key": k["header"]},
+    "authorization-apikey": lambda k: {"Authorization": f"ApiKey {k['header']}"},
+    "authorization-bearer-key": lambda k: {"Authorization": f"Bearer {k['header']}"},
+    "authorization-bearer-jwt": lambda k: {"Authorization": f"Bearer {k['jwt']}"},
+    "authorization-basic": lambda k: {
+        "Authorization": "Basic " + base64.b64encode(f"h:{_H_PASSWORD}".encode()).decode()
+    },
+    "authorization-unknown-scheme": lambda k: {"Authorization": "Foo bar"},
+}
+
+
+@pytest.mark.parametrize("header", sorted(_HEADER_CREDENTIALS))
+async def test_query_key_with_header_credential_is_400(tmp_path: Path, header: str) -> None:
+    """Issue 8 item 11: ``?api_key=`` plus any header credential is two credentials."""
+    async with _query_world(tmp_path, ["/v1/whoami"]) as (c, keys):
+        headers = _HEADER_CREDENTIALS[header](keys)
+        if header != "authorization-unknown-scheme":
+            alone = await c.get("/v1/whoami", headers=headers)
+            assert alone.status_code == 200, alone.text  # the header alone is a good credential
+            assert alone.json()["subject"] == "h"
+        r = await c.get("/v1/whoami", params={"api_key": keys["query"]}, headers=headers)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "invalid_request"
+        empty = await c.get("/v1/whoami?api_key=", headers=headers)
+        assert empty.status_code == 400, empty.text
+
+
+async def test_query_api_key_on_a_path_without_query_keys_is_not_a_credential(
+    tmp_path: Path,
+) -> None:
+    """Where query keys are off, ``api_key`` is the application's parameter, not a credential.
+
+    The header authenticates; the parameter is neither verified nor refused.
+    """
+    async with _query_world(tmp_path, ["/v1/keys"]) as (c, keys):
+        r = await c.get(
+            "/v1/whoami", params={"api_key": keys["query"]}, headers={"X-API-Key": keys["header"]}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["subject"] == "h"

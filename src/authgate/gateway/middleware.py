@@ -96,6 +96,7 @@ class AuthMiddleware:
             return
         client = scope.get("client")
         peer = client[0] if client else None
+        in_app = False  # the fast path calls the app inside the try below
         try:
             credential = self._scan(scope["headers"])
             cache_key = None
@@ -112,6 +113,7 @@ class AuthMiddleware:
                     scope[CLIENT_IP_SCOPE_KEY] = (
                         peer if not self.proxies.enabled else self._client_ip(scope, peer)
                     )
+                    in_app = True
                     await self.app(scope, receive, send)
                     return
             headers = Headers.from_asgi(scope["headers"])
@@ -141,6 +143,16 @@ class AuthMiddleware:
         except AuthError as error:
             await self._audit_failure(error, scope, self._client_ip(scope, peer))
             await send_error(send, error)
+            return
+        except Exception as exc:
+            if in_app:
+                raise
+            # A scheme's bug must not skip the audit trail or leak a traceback: it is a
+            # failed authentication like any other, answered with a bare 500.
+            log.exception("authentication failed unexpectedly")
+            unexpected = AuthError(reason=f"unexpected {type(exc).__name__} while authenticating")
+            await self._audit_failure(unexpected, scope, self._client_ip(scope, peer))
+            await send_error(send, unexpected)
             return
         scope[IDENTITY_SCOPE_KEY] = identity
         scope[CLIENT_IP_SCOPE_KEY] = client_ip

@@ -46,9 +46,20 @@ class ApiKeyAuthenticator:
         self.credential_params: tuple[str, ...] = (query_param.lower(),) if query_paths else ()
 
     def extract(self, request: RequestView) -> str | None:
-        """The presented key, or None when this scheme's credentials are absent."""
+        """The presented key, or None when this scheme's credentials are absent.
+
+        Raises:
+            InvalidRequest: two credentials: ``X-API-Key`` with ``Authorization``, or an
+                ``api_key`` query parameter (on a path where it is enabled) with either
+                header or with a second ``api_key`` parameter.
+        """
         value = request.headers.get(self._header)
         auth = request.headers.get("authorization")
+        query_key = self._query_key(request)
+        if query_key is not None and (value is not None or auth is not None):
+            # The query key and a header are two credentials, whatever the header's
+            # scheme: answering as the header's caller would silently drop the other.
+            raise InvalidRequest("more than one credential presented: send exactly one")
         if value is not None:
             if auth is not None:
                 # the key and whatever Authorization carries are two credentials: an
@@ -63,17 +74,22 @@ class ApiKeyAuthenticator:
                 if scheme == "bearer" and looks_like_jwt(credential):
                     return None  # a JWT: the bearer scheme's
                 return credential
-        if self._query_paths and request.path in self._query_paths and request.query:
-            values = [
-                v
-                for k, v in parse_qsl(request.query, keep_blank_values=True)
-                if k == self._query_param
-            ]
-            if len(values) > 1:
-                raise InvalidRequest("api_key given more than once")
-            if values:
-                return values[0]
-        return None
+        return query_key
+
+    def _query_key(self, request: RequestView) -> str | None:
+        """The ``api_key`` query parameter on a path where it is enabled, else None.
+
+        On any other path the parameter is not a credential: it is left to the
+        application, like any query parameter.
+        """
+        if not (self._query_paths and request.path in self._query_paths and request.query):
+            return None
+        values = [
+            v for k, v in parse_qsl(request.query, keep_blank_values=True) if k == self._query_param
+        ]
+        if len(values) > 1:
+            raise InvalidRequest("api_key given more than once")
+        return values[0] if values else None
 
     def is_present(self, request: RequestView) -> bool:
         return self.extract(request) is not None

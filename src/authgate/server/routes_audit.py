@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from authgate.accounts.users import is_admin
 from authgate.server.deps import Caller, Rt
+from authgate.server.schemas import MAX_ROW_ID
 from authgate.store.models import AuditEvent
 from authgate.timefmt import iso_utc
 
@@ -36,7 +37,7 @@ async def list_events(
     rt: Rt,
     actor: Caller,
     limit: int = Query(default=100, ge=1, le=1000),
-    before_id: int | None = Query(default=None, ge=1),
+    before_id: int | None = Query(default=None, ge=1, le=MAX_ROW_ID),
     event: str | None = Query(default=None, max_length=64),
 ) -> dict[str, Any]:
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)

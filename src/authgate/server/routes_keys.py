@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
-from authgate.durations import parse_duration
+from authgate.durations import MAX_DURATION_SECONDS, parse_duration
 from authgate.errors import InvalidRequest
 from authgate.server.deps import Caller, ClientIP, Rt
 from authgate.server.schemas import KeyCreate, KeyRotate, SessionCreate
@@ -16,12 +16,12 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
 def duration(value: str | int | None, field: str) -> timedelta | None:
-    """A duration from JSON: ``"24h"``-style text or whole seconds."""
+    """A duration from JSON: ``"24h"``-style text or whole seconds (at most 100 years)."""
     if value is None:
         return None
     if isinstance(value, int):
-        if value < 0:
-            raise InvalidRequest(f"{field} must not be negative")
+        if not 0 <= value <= MAX_DURATION_SECONDS:
+            raise InvalidRequest(f"{field} must be between 0 and {MAX_DURATION_SECONDS} seconds")
         return timedelta(seconds=value)
     try:
         return parse_duration(value)

@@ -10,7 +10,6 @@ refused with the uniform 401, never a 500.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +22,9 @@ __all__ = ["CHALLENGE", "identity_from_claims", "invalid_token", "numeric_date",
 
 #: The one challenge every bearer failure carries (RFC 6750 §3, §3.1).
 CHALLENGE = 'Bearer realm="authgate", error="invalid_token"'
+
+#: 9999-12-31T23:59:59Z, the last second a datetime holds; later NumericDates are refused.
+_MAX_NUMERIC_DATE = 253402300799
 
 # Claims that only an OpenID Connect ID token carries (OIDC Core §2, §3.1.3.6, §3.3.2.11).
 _ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash", "s_hash")
@@ -37,15 +39,21 @@ def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     """A NumericDate claim (RFC 7519 §2) or None when absent.
 
     Raises:
-        InvalidCredentials: present but not a finite JSON number (``true`` is not a number).
+        InvalidCredentials: present but not a finite JSON number (``true`` is not a
+            number), or outside years 1970-9999 (``10**400`` would overflow a float and
+            any later date conversion).
     """
     value = claims.get(name)
     if value is None:
         if name in claims:
             raise invalid_token(f"{name} is null")
         return None
-    if type(value) not in (int, float) or not math.isfinite(value):
+    if type(value) not in (int, float):
         raise invalid_token(f"{name} is not a number")
+    # Compare before converting: float(10**400) raises OverflowError, and a NaN or
+    # infinity compares false both ways.
+    if not 0 <= value <= _MAX_NUMERIC_DATE:
+        raise invalid_token(f"{name} is out of range")
     return float(value)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._algorithms import ASYMMETRIC_ALGORITHMS, HMAC_SHA256, is_valid_asymmetric, is_valid_hmac
 from ._authenticator import (
     DEFAULT_REQUIRED_COMPONENTS,
+    QUERY_COMPONENTS,
     HttpSigAuthenticator,
     SignatureParams,
     parse_params,
@@ -23,6 +24,7 @@ __all__ = [
     "ASYMMETRIC_ALGORITHMS",
     "DEFAULT_REQUIRED_COMPONENTS",
     "HMAC_SHA256",
+    "QUERY_COMPONENTS",
     "ComponentMissing",
     "HttpSigAuthenticator",
     "InnerList",

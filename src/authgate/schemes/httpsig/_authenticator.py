@@ -6,8 +6,10 @@ The steps of §3.2, in the order that keeps failures cheap and uniform:
    select one signature (the configured label, else the first member);
 2. check the signature parameters (§2.3): ``keyid`` and ``created`` required, ``expires``
    and ``nonce`` typed, the nonce required unless configured otherwise;
-3. apply the verifier's policy (§3.2.1, §7.2.1): required covered components, and
-   ``content-digest`` (RFC 9530) covered whenever the request has a body;
+3. apply the verifier's policy (§3.2.1, §7.2.1): required covered components,
+   ``content-digest`` (RFC 9530) covered whenever the request has a body, and the query
+   (``@query``, ``@target-uri`` or ``@request-target``) covered whenever the request has
+   one, so nobody can add ``&admin=true`` to a signed request (§7.2.1, §7.2.8);
 4. enforce time (§7.2.4): ``created`` within ±window of the injected clock, ``expires``
    not past;
 5. build the signature base (§2.5) and check ``content-digest`` against the body;
@@ -43,7 +45,12 @@ from ._base import ComponentMissing, covered_names, signature_base
 from ._digest import is_valid_content_digest
 from ._sf import InnerList, Item, StructuredFieldError, Token, parse_dictionary
 
-__all__ = ["DEFAULT_REQUIRED_COMPONENTS", "HttpSigAuthenticator", "SignatureParams"]
+__all__ = [
+    "DEFAULT_REQUIRED_COMPONENTS",
+    "QUERY_COMPONENTS",
+    "HttpSigAuthenticator",
+    "SignatureParams",
+]
 
 #: ``@method``, ``@authority`` and one of the components that pin the path.
 DEFAULT_REQUIRED_COMPONENTS: tuple[str | tuple[str, ...], ...] = (
@@ -51,6 +58,9 @@ DEFAULT_REQUIRED_COMPONENTS: tuple[str | tuple[str, ...], ...] = (
     "@authority",
     ("@path", "@target-uri", "@request-target"),
 )
+#: The components of which one must be covered when the request has a query: each of
+#: them pins the whole query string (``@query-param`` pins only the parameters it names).
+QUERY_COMPONENTS = frozenset({"@query", "@target-uri", "@request-target"})
 _MAX_SIGNATURES = 8
 _MAX_PARAM_LEN = 256
 # Keys an unknown keyid is "verified" with, so it costs what a wrong secret costs.
@@ -167,6 +177,9 @@ class HttpSigAuthenticator:
             satisfied by any one of its names. ``content-digest`` is additionally
             required whenever the request has a body.
         require_nonce: refuse signatures without a ``nonce`` (replay protection needs it).
+        require_query_coverage: a request with a query must cover ``@query``,
+            ``@target-uri`` or ``@request-target``; otherwise a signature over the path
+            alone would accept any query an attacker substitutes.
         label: verify this signature label; None takes the first one.
     """
 
@@ -187,6 +200,7 @@ class HttpSigAuthenticator:
         clock: Callable[[], float] = time.time,
         required_components: Iterable[str | Sequence[str]] = DEFAULT_REQUIRED_COMPONENTS,
         require_nonce: bool = True,
+        require_query_coverage: bool = True,
         label: str | None = None,
     ) -> None:
         if window <= 0:
@@ -198,6 +212,7 @@ class HttpSigAuthenticator:
         self._clock = clock
         self._required = _normalise_required(required_components)
         self._require_nonce = require_nonce
+        self._require_query = require_query_coverage
         self._label = label
 
     def is_present(self, request: RequestView) -> bool:
@@ -208,14 +223,21 @@ class HttpSigAuthenticator:
     def _fail(self, reason: str) -> InvalidCredentials:
         return InvalidCredentials(reason=reason, challenges=(self.challenge,))
 
-    def _check_policy(self, names: list[str], params: SignatureParams, body: bytes | None) -> None:
+    def _check_policy(
+        self, names: list[str], params: SignatureParams, request: RequestView
+    ) -> None:
         covered = set(names)
+        body = request.body
         for group in self._required:
             if covered.isdisjoint(group):
                 wanted = " or ".join(sorted(group))
                 raise InvalidRequest(f"the signature must cover {wanted}")
         if body and "content-digest" not in covered:
             raise InvalidRequest("a request with a body must sign content-digest")
+        if self._require_query and request.query and covered.isdisjoint(QUERY_COMPONENTS):
+            raise InvalidRequest(
+                "a request with a query must sign @query, @target-uri or @request-target"
+            )
         if self._require_nonce and params.nonce is None:
             raise InvalidRequest("the signature has no nonce parameter")
 
@@ -264,7 +286,7 @@ class HttpSigAuthenticator:
         _, covered, signature = select_signature(request.headers, self._label)
         names = covered_names(covered)
         params = parse_params(covered)
-        self._check_policy(names, params, request.body)
+        self._check_policy(names, params, request)
         now = self._clock()
         self._check_time(params, now)
         try:
