@@ -27,6 +27,7 @@ from authgate.crypto.sealing import MasterKeyRing, SealError
 from authgate.crypto.secret import Secret
 from authgate.identity import Identity
 from authgate.schemes.base import KeyPairCredential
+from authgate.scopes import user_scopes
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
 
@@ -220,7 +221,7 @@ class StoreResolver:
             subject=user.name,
             principal_id=user.id,
             scheme="basic",
-            scopes=tuple(user.scopes),
+            scopes=user_scopes(user.role, user.scopes),  # + authgate:admin for an admin
             roles=(user.role,),
         )
         if epoch == self.epoch:
