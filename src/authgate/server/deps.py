@@ -55,10 +55,9 @@ def is_delegated(identity: Identity, issuer: str) -> bool:
     """Whether ``identity`` is a bearer token issued *to an OAuth client*.
 
     authgate's own tokens name in ``client_id`` either the key pair they were bought
-    with at ``POST /auth`` (the user's own credential) or an OAuth client (``agc_...``:
-    any grant of ``/oauth/token``, the authorization code and device flows). Tokens of
-    other issuers are always issued to some client. Both act for the user only as far
-    as the user delegated.
+    with at ``POST /auth`` (the user's own credential: not delegated) or an OAuth client
+    (``agc_...``: any grant of ``/oauth/token``, the authorization code and device
+    flows). Tokens of other issuers are always issued to some client.
     """
     if identity.scheme != "bearer":
         return False
@@ -73,17 +72,20 @@ def management_guard(request: Request) -> None:
 
     A delegated token manages credentials, passwords and MFA only with the
     ``authgate:manage`` scope, which a client must ask for by name and the user must
-    approve on a consent page shown every time (DESIGN.md invariant).
+    approve on authgate's consent page, shown every time (DESIGN.md invariant). A token
+    of another issuer never passed that page, so it manages nothing, whatever it says.
 
     Raises:
-        InsufficientScope: a delegated token without ``authgate:manage``.
+        InsufficientScope: a delegated token without ``authgate:manage``, or any token
+            of another issuer.
     """
     identity = get_identity(request.scope)
     if identity is None:
         return  # the route's Caller answers 401
-    if MANAGE_SCOPE not in identity.scopes and is_delegated(
-        identity, runtime(request).tokens.access.issuer
-    ):
+    issuer = runtime(request).tokens.access.issuer
+    if not is_delegated(identity, issuer):
+        return
+    if identity.claims.get("iss") != issuer or MANAGE_SCOPE not in identity.scopes:
         raise InsufficientScope(
             f"a token issued to an OAuth client needs the {MANAGE_SCOPE} scope here"
         )
