@@ -181,6 +181,24 @@ async def test_client_without_scopes_takes_owner_scopes_but_reserved(
     assert r.status_code == 201 and r.json()["scopes"] == ["read", "write"]
 
 
+async def test_scoped_key_cannot_rotate_a_wider_clients_secret(
+    people: Accounts, client: httpx2.AsyncClient
+) -> None:
+    r = await client.post(
+        "/v1/clients",
+        json={"name": "c", "grants": ["client_credentials"], "scopes": ["read", "write"]},
+        headers=basic("bob"),
+    )
+    assert r.status_code == 201, r.text
+    client_id = r.json()["client_id"]
+    read = await people.key("bob", scopes=["read"])
+    r = await client.post(f"/v1/clients/{client_id}/rotate-secret", headers=api_key(read))
+    assert r.status_code == 403 and r.json()["error"] == "invalid_scope"
+    full = await people.key("bob", scopes=["read", "write"])
+    r = await client.post(f"/v1/clients/{client_id}/rotate-secret", headers=api_key(full))
+    assert r.status_code == 201 and r.json()["client_secret"]
+
+
 # -- rotation and temporary credentials ---------------------------------------------------
 
 

@@ -298,10 +298,14 @@ class ClientService:
         Raises:
             NotFound: unknown, deleted or not the caller's.
             Conflict: the client authenticates without a secret.
+            InvalidScope: the credential used does not hold all of the client's scopes.
         """
         row, user_name = await self._visible(actor, client_id)
         if not row.token_endpoint_auth_method.startswith("client_secret"):
             raise Conflict("this client has no secret")
+        # the new secret opens the client's scopes: only a credential holding them all
+        # (or an admin credential) may mint it
+        check_grant(actor, list(row.scopes))
         secret = generate_key(CLIENT_SECRET_PREFIX)
         async with self._db.session() as s, s.begin():
             fresh = await s.get(OAuthClientRecord, row.id)
