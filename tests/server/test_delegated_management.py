@@ -155,10 +155,16 @@ async def test_delegated_admin_token_never_has_admin_power(
     client_id = await code_client(oauth, ["read", MANAGE_SCOPE, ADMIN_SCOPE])
     tokens = await token_for(oauth, flow, client_id, f"read {MANAGE_SCOPE} {ADMIN_SCOPE}", "root")
     headers = bearer(tokens["access_token"])
+    assert ADMIN_SCOPE in tokens["scope"].split()  # the scope, but not the role
     r = await oauth.client.post("/v1/users", json={"name": "evil"}, headers=headers)
     assert r.status_code == 403
     r = await oauth.client.post("/v1/keys", json={"scopes": ["read"]}, headers=headers)
     assert r.status_code == 201  # its own keys, within its scopes
+    # it cannot launder the scope into an admin key
+    r = await oauth.client.post("/v1/keys", json={"scopes": [ADMIN_SCOPE]}, headers=headers)
+    assert r.status_code == 403 and r.json()["error"] == "invalid_scope"
+    r = await oauth.client.post("/v1/keys", json={}, headers=headers)
+    assert r.status_code == 201 and ADMIN_SCOPE not in r.json()["scopes"]
 
 
 async def test_consent_page_shown_for_manage_even_after_remembered_consent(

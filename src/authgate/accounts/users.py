@@ -61,14 +61,19 @@ def check_grant(actor: Identity, wanted: Iterable[str]) -> None:
 
     An admin credential (role admin + ``authgate:admin``) grants what the owner may hold
     (checked by :func:`granted_scopes`); any other grants only scopes it carries itself,
-    so ``authgate:admin`` is put on a credential only by a credential that holds it.
+    and never ``authgate:admin``.
 
     Raises:
         InvalidScope: the caller's credential does not hold every wanted scope.
     """
     if is_admin(actor):
         return
-    extra = sorted(set(wanted) - set(actor.scopes))
+    wanted = set(wanted)
+    if ADMIN_SCOPE in wanted:
+        # holding the scope is not enough (a delegated token may carry it without the
+        # role): only a credential with admin power gives admin power
+        raise InvalidScope(f"only an admin credential grants {ADMIN_SCOPE}")
+    extra = sorted(wanted - set(actor.scopes))
     if extra:
         raise InvalidScope(f"the credential used does not hold: {' '.join(extra)}")
 
@@ -117,7 +122,7 @@ def granted_scopes(
             for s in actor.scopes
             if s not in excluded
             and (allowed is None or s in allowed)
-            and (s != ADMIN_SCOPE or owner.role == "admin")
+            and s != ADMIN_SCOPE  # only an admin credential grants admin power
         )
     if not out and not allow_empty and effective_scopes(owner):
         raise InvalidScope(
