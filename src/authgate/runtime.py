@@ -41,6 +41,7 @@ from authgate.schemes.mtls import ClientCertificates, MtlsAuthenticator
 from authgate.schemes.oauth1 import OAuth1Authenticator
 from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.schemes.sigv4 import SigV4Authenticator
+from authgate.scopes import ADMIN_SCOPE
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
 from authgate.tokens.services import TokenConfig, TokenServices
@@ -56,7 +57,11 @@ log = logging.getLogger("authgate")
 
 # The operator at the machine (CLI): acts with admin rights on the local data directory.
 LOCAL_ADMIN = Identity(
-    subject="local-admin", principal_id="local", scheme="local", roles=("admin",)
+    subject="local-admin",
+    principal_id="local",
+    scheme="local",
+    scopes=(ADMIN_SCOPE,),
+    roles=("admin",),
 )
 
 

@@ -20,6 +20,7 @@ from authgate.mfa import totp
 from authgate.mfa.service import MfaService
 from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
 from authgate.runtime import LOCAL_ADMIN, Runtime
+from authgate.scopes import user_scopes
 from authgate.store.migrate import _config
 from authgate.store.models import AuditEvent
 
@@ -42,7 +43,11 @@ def make_mfa(rt: Runtime, clock: Clock, policy: ThrottlePolicy | None = None) ->
 
 
 def as_identity(view: Any, role: str = "member") -> Identity:
-    return Identity(subject=view.name, principal_id=view.id, scheme="apikey", roles=(role,))
+    # admin power needs authgate:admin on the credential (issue 8 item 2)
+    scopes = user_scopes(role, view.scopes)
+    return Identity(
+        subject=view.name, principal_id=view.id, scheme="apikey", scopes=scopes, roles=(role,)
+    )
 
 
 class Enrolled:

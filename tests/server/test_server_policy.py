@@ -36,9 +36,10 @@ async def test_policy_enforced_by_the_server(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, policy_file=policy)
     rt = await Runtime.open(settings, batched_audit=False)
     try:
-        await rt.users.create(LOCAL_ADMIN, "m", scopes=["keys:manage"])
+        await rt.users.create(LOCAL_ADMIN, "m", scopes=["keys:manage", "read"])
         await rt.users.create(LOCAL_ADMIN, "root", role="admin")
-        member = {"X-API-Key": (await rt.keys.create(LOCAL_ADMIN, user="m")).key}
+        # a key without scopes takes the member's; this one is narrowed to read
+        member = {"X-API-Key": (await rt.keys.create(LOCAL_ADMIN, user="m", scopes=["read"])).key}
         scoped = {
             "X-API-Key": (await rt.keys.create(LOCAL_ADMIN, user="m", scopes=["keys:manage"])).key
         }

@@ -193,3 +193,33 @@ def test_issuers_load_from_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("AUTHGATE_CONFIG", str(cfg))
     s = Settings.load()
     assert s.issuers[0].issuer == "https://id.example" and json.dumps(s.issuers[0].audiences)
+
+
+async def test_foreign_issuer_token_never_manages(world: Any) -> None:
+    """Issue 8 item 1: a token of another issuer was never consented on authgate's page,
+    so it gets 403 on the management API whatever scopes or roles it claims."""
+    _, client, _ = world
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "iss": ISSUER,
+            "sub": "robot",
+            "aud": "authgate",
+            "iat": now,
+            "exp": now + 300,
+            "scope": "read authgate:manage authgate:admin",
+            "jti": "t2",
+            "client_id": "c1",
+        },
+        EC_PRIVATE,
+        algorithm="ES256",
+        headers={"kid": "k1", "typ": "at+jwt"},
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/v1/whoami", headers=headers)).status_code == 200
+    for r in (
+        await client.post("/v1/keys", json={}, headers=headers),
+        await client.post("/v1/users", json={"name": "evil"}, headers=headers),
+        await client.get("/v1/clients", headers=headers),
+    ):
+        assert r.status_code == 403 and r.json()["error"] == "insufficient_scope", r.text

@@ -14,8 +14,14 @@ from typing import Any, Literal
 
 from sqlalchemy import select, update
 
-from authgate.accounts.users import UserService, check_grant, find_owner, is_admin
-from authgate.accounts.validation import normalize_scopes, validate_key_name
+from authgate.accounts.users import (
+    UserService,
+    check_grant,
+    find_owner,
+    granted_scopes,
+    is_admin,
+)
+from authgate.accounts.validation import validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import (
@@ -26,7 +32,7 @@ from authgate.crypto.keys import (
     generate_key,
 )
 from authgate.crypto.sealing import MasterKeyRing
-from authgate.errors import Conflict, InvalidRequest, InvalidScope, NotFound
+from authgate.errors import Conflict, InvalidRequest, NotFound
 from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
@@ -171,9 +177,7 @@ class KeyService:
             raise InvalidRequest(f"type must be one of {', '.join(KEY_TYPES)}")
         if owner.disabled:
             raise Conflict("the user is disabled")
-        wanted = normalize_scopes(scopes or [])
-        self._check_scopes(owner, wanted)
-        check_grant(actor, wanted)
+        wanted = granted_scopes(actor, owner, scopes)
         expires_at = _not_after(self._expiry(expires_in), actor)
         cred, key, secret = self._new_credential(
             owner.id, type, validate_key_name(name) if name else "default", wanted, expires_at
@@ -203,9 +207,7 @@ class KeyService:
         owner = await self._owner(actor, user)
         if owner.disabled:
             raise Conflict("the user is disabled")
-        wanted = normalize_scopes(scopes or [])
-        self._check_scopes(owner, wanted)
-        check_grant(actor, wanted)
+        wanted = granted_scopes(actor, owner, scopes, what="temporary credential")
         cred, key, secret = self._new_credential(
             owner.id,
             "session",
@@ -285,6 +287,8 @@ class KeyService:
         owner = await self._users.find(user_name)
         if owner is None or owner.disabled:
             raise Conflict("the user is disabled")
+        # the new key carries the old one's scopes: the rotating credential must hold
+        # them (rotation never launders a key into a wider or longer-lived one)
         check_grant(actor, list(old.scopes))
         lifetime = old.expires_at - old.created_at if old.expires_at else None
         new, key, secret = self._new_credential(
@@ -357,14 +361,6 @@ class KeyService:
         if expires_in > timedelta(days=3650):
             raise InvalidRequest("expires_in must be at most 3650d")
         return datetime.now(UTC) + expires_in
-
-    @staticmethod
-    def _check_scopes(owner: User, wanted: list[str]) -> None:
-        if owner.role == "admin":
-            return
-        extra = sorted(set(wanted) - set(owner.scopes))
-        if extra:
-            raise InvalidScope(f"the owner does not hold: {' '.join(extra)}")
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
         return await find_owner(self._db, actor, user)

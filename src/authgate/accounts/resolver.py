@@ -35,6 +35,7 @@ from authgate.crypto.secret import Secret
 from authgate.errors import SecondFactorRequired
 from authgate.identity import Identity
 from authgate.schemes.base import KeyPairCredential
+from authgate.scopes import user_scopes
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
 from authgate.store.models_mfa import TotpFactor
@@ -270,7 +271,7 @@ class StoreResolver:
             subject=user.name,
             principal_id=user.id,
             scheme="basic",
-            scopes=tuple(user.scopes),
+            scopes=user_scopes(user.role, user.scopes),  # + authgate:admin for an admin
             roles=(user.role,),
         )
         match = PasswordMatch(identity, second_factor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,38 +23,56 @@ from authgate.errors import (
     NotFound,
 )
 from authgate.identity import Identity
+from authgate.scopes import ADMIN_SCOPE, user_scopes
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.timefmt import iso_utc
 
-__all__ = ["ADMIN_SCOPE", "UserService", "UserView", "check_grant", "find_owner", "is_admin"]
-
-
-#: The scope a scoped credential of an admin needs to act as admin.
-ADMIN_SCOPE = "authgate:admin"
+__all__ = [
+    "ADMIN_SCOPE",
+    "UserService",
+    "UserView",
+    "check_grant",
+    "effective_scopes",
+    "find_owner",
+    "granted_scopes",
+    "is_admin",
+]
 
 
 def is_admin(actor: Identity) -> bool:
     """Whether the caller may act as admin *with the credential it used*.
 
-    A credential restricted to scopes acts with those scopes only: an admin's key scoped
-    ``read`` is not an admin credential unless it also carries ``authgate:admin``.
-    Passwords and unscoped keys carry the owner's full authority.
+    Admin power needs both the ``admin`` role and the ``authgate:admin`` scope on the
+    credential: a password login of an admin carries the scope, an admin's key carries
+    it only when it was given it. A credential without scopes is never "everything".
     """
-    if "admin" not in actor.roles:
-        return False
-    return actor.credential_id is None or not actor.scopes or ADMIN_SCOPE in actor.scopes
+    return "admin" in actor.roles and ADMIN_SCOPE in actor.scopes
 
 
-def check_grant(actor: Identity, wanted: list[str]) -> None:
+def effective_scopes(user: User) -> list[str]:
+    """What a password login of ``user`` carries: their scopes (+ ``authgate:admin``)."""
+    return normalize_scopes(user_scopes(user.role, user.scopes))
+
+
+def check_grant(actor: Identity, wanted: Iterable[str]) -> None:
     """A credential never grants more than it holds (least privilege).
+
+    An admin credential (role admin + ``authgate:admin``) grants what the owner may hold
+    (checked by :func:`granted_scopes`); any other grants only scopes it carries itself,
+    and never ``authgate:admin``.
 
     Raises:
         InvalidScope: the caller's credential does not hold every wanted scope.
     """
-    if actor.credential_id is None or (is_admin(actor) and not actor.scopes):
-        return  # a password login or an unscoped admin credential: the owner's rules apply
-    extra = sorted(set(wanted) - set(actor.scopes))
+    if is_admin(actor):
+        return
+    wanted = set(wanted)
+    if ADMIN_SCOPE in wanted:
+        # holding the scope is not enough (a delegated token may carry it without the
+        # role): only a credential with admin power gives admin power
+        raise InvalidScope(f"only an admin credential grants {ADMIN_SCOPE}")
+    extra = sorted(wanted - set(actor.scopes))
     if extra:
         raise InvalidScope(f"the credential used does not hold: {' '.join(extra)}")
 
@@ -67,6 +85,60 @@ class CurrentPasswordCheck(Protocol):
     async def check(
         self, username: str, password: str, code: str | None, *, client_ip: str | None
     ) -> object | None: ...
+
+
+def granted_scopes(
+    actor: Identity,
+    owner: User,
+    wanted: Iterable[str] | None,
+    *,
+    what: str = "key",
+    defaults_exclude: Iterable[str] = (),
+    allow_empty: bool = False,
+) -> list[str]:
+    """The scopes a new credential of ``owner``, made with ``actor``'s credential, carries.
+
+    Named scopes must be held by the owner (an admin owner may hold any, but
+    ``authgate:admin`` only an admin) and by the creating credential (unless it is an
+    admin credential). Without scopes (None or empty), the credential takes the owner's
+    effective scopes, narrowed to the creating credential's when that is not an admin
+    credential; ``defaults_exclude`` are never taken by default. The result is never
+    empty unless the owner holds no scopes at all (a scopeless member's key carries
+    none, and means none) or ``allow_empty``.
+
+    Raises:
+        InvalidScope: a scope the owner or the creating credential does not hold, or
+            nothing left to carry.
+    """
+    named = normalize_scopes(wanted or [])
+    if named:
+        if ADMIN_SCOPE in named and owner.role != "admin":
+            raise InvalidScope(f"{ADMIN_SCOPE} is only for admins")
+        if owner.role != "admin":
+            extra = sorted(set(named) - set(owner.scopes))
+            if extra:
+                raise InvalidScope(f"the owner does not hold: {' '.join(extra)}")
+        check_grant(actor, named)
+        return named
+    excluded = set(defaults_exclude)
+    if is_admin(actor):
+        out = [s for s in effective_scopes(owner) if s not in excluded]
+    else:
+        # the creator's own scopes, as far as the owner may hold them
+        allowed = None if owner.role == "admin" else set(owner.scopes)
+        out = normalize_scopes(
+            s
+            for s in actor.scopes
+            if s not in excluded
+            and (allowed is None or s in allowed)
+            and s != ADMIN_SCOPE  # only an admin credential grants admin power
+        )
+    if not out and not allow_empty and effective_scopes(owner):
+        raise InvalidScope(
+            f"the {what} would carry no scopes: the credential used holds none of the "
+            "owner's; name the scopes"
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,7 +257,7 @@ def _issued_text(data: dict[str, Any]) -> str:
 def keys_create(
     user: Annotated[str, typer.Option(help="Owner of the key.")],
     name: Annotated[str | None, typer.Option(help="A label.")] = None,
-    scopes: Annotated[str | None, typer.Option(help="Scopes: a,b")] = None,
+    scopes: Annotated[str | None, typer.Option(help="Scopes: a,b (default: the user's)")] = None,
     expires_in: Annotated[str | None, typer.Option(help="Lifetime: 90s, 15m, 24h, 30d")] = None,
     type: Annotated[str, typer.Option("--type", help="api-key or key-pair")] = "api-key",
     as_json: JsonOpt = False,
@@ -287,7 +287,7 @@ def keys_create(
 def keys_temporary(
     user: Annotated[str, typer.Option(help="Owner of the credentials.")],
     duration: Annotated[str, typer.Option(help="Lifetime, 15m to 12h.")] = "1h",
-    scopes: Annotated[str | None, typer.Option(help="Scopes: a,b")] = None,
+    scopes: Annotated[str | None, typer.Option(help="Scopes: a,b (default: the user's)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Issue temporary SigV4 credentials (key, secret, session token), printed once."""

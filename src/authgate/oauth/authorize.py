@@ -23,6 +23,7 @@ from authgate.oauth.clients import ClientRecord
 from authgate.oauth.grants import parse_scope
 from authgate.oauth.pkce import check_challenge
 from authgate.oauth.registration import is_loopback
+from authgate.scopes import MANAGE_SCOPE
 
 __all__ = [
     "OIDC_SCOPES",
@@ -75,7 +76,8 @@ class AuthorizationRequest:
         redirect_uri: where the answer goes (the registered URI, exactly as presented).
         redirect_uri_given: whether the request named it (then the token request must
             repeat it, RFC 6749 §4.1.3).
-        scopes: the scopes asked for (the client's registered ones when omitted).
+        scopes: the scopes asked for (when omitted, the client's registered ones but
+            ``authgate:manage``, which is granted only when asked for by name).
         state: the client's opaque value, echoed back.
         nonce: the OIDC ``nonce``, echoed in the ID token.
         code_challenge: the PKCE S256 challenge.
@@ -223,7 +225,8 @@ def validate_authorization_request(
         raise fail("invalid_scope", "The scope parameter is malformed.") from None
     allowed = (*client.scopes, *OIDC_SCOPES)
     if requested is None:
-        scopes = tuple(client.scopes)
+        # authgate:manage only when asked for by name (never by default)
+        scopes = tuple(s for s in client.scopes if s != MANAGE_SCOPE)
     else:
         extra = [s for s in requested if s not in allowed]
         if extra:

@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from authgate.accounts.users import UserService, find_owner, is_admin
+from authgate.accounts.users import UserService, check_grant, find_owner, granted_scopes, is_admin
 from authgate.accounts.validation import normalize_scopes, validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import display_prefix, generate_key
-from authgate.errors import Conflict, InvalidRequest, InvalidScope, NotFound
+from authgate.errors import Conflict, InvalidRequest, NotFound
 from authgate.identity import Identity
 from authgate.oauth.records import ClientCache, ClientRecord
 from authgate.oauth.registration import (
@@ -38,6 +38,7 @@ from authgate.oauth.registration import (
     validate_client_jwks,
     validate_redirect_uris,
 )
+from authgate.scopes import RESERVED_SCOPES
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_oauth import OAuthClientRecord
@@ -211,7 +212,7 @@ class ClientService:
 
         Raises:
             InvalidRequest: invalid metadata (see :mod:`authgate.oauth.registration`).
-            InvalidScope: a member asked for scopes they do not hold.
+            InvalidScope: scopes the owner or the credential used does not hold.
             NotFound: ``user`` is unknown or not the caller's to name.
         """
         owner = await self._owner(actor, user)
@@ -225,11 +226,24 @@ class ClientService:
         uris = validate_redirect_uris(list(redirect_uris))
         if "authorization_code" in grant_list and not uris:
             raise InvalidRequest("authorization_code needs at least one redirect URI")
-        wanted = normalize_scopes(scopes)
-        if owner is not None and owner.role != "admin":
-            extra = sorted(set(wanted) - set(owner.scopes))
-            if extra:
-                raise InvalidScope(f"the owner does not hold: {' '.join(extra)}")
+        if owner is None:
+            # the operator at the CLI (an admin credential) registering an unowned client:
+            # no owner to take scopes from, so none unless named
+            check_grant(actor, normalize_scopes(scopes))
+            wanted = normalize_scopes(scopes)
+        else:
+            # Rule of DESIGN.md: within the owner's and the creating credential's scopes;
+            # by default the same, minus the reserved authgate:* scopes, which a client
+            # carries only when they are named. A client without scopes is a sign-in
+            # client (openid, profile only), never an unrestricted one.
+            wanted = granted_scopes(
+                actor,
+                owner,
+                scopes,
+                what="client",
+                defaults_exclude=RESERVED_SCOPES,
+                allow_empty=True,
+            )
         secret = generate_key(CLIENT_SECRET_PREFIX) if method.startswith("client_secret") else None
         row = OAuthClientRecord(
             id=uuid.uuid4().hex,
@@ -284,10 +298,14 @@ class ClientService:
         Raises:
             NotFound: unknown, deleted or not the caller's.
             Conflict: the client authenticates without a secret.
+            InvalidScope: the credential used does not hold all of the client's scopes.
         """
         row, user_name = await self._visible(actor, client_id)
         if not row.token_endpoint_auth_method.startswith("client_secret"):
             raise Conflict("this client has no secret")
+        # the new secret opens the client's scopes: only a credential holding them all
+        # (or an admin credential) may mint it
+        check_grant(actor, list(row.scopes))
         secret = generate_key(CLIENT_SECRET_PREFIX)
         async with self._db.session() as s, s.begin():
             fresh = await s.get(OAuthClientRecord, row.id)

@@ -3,8 +3,9 @@
 RFC 6749 §4.4 (client credentials: confidential clients only, §4.4.3 no refresh token),
 §6 (refresh: the new scope must not exceed the original, the token is bound to its
 client), §3.3 (``scope`` is a space-delimited list; omitted → the client's default, here
-all its registered scopes), §5.2 (error codes); RFC 9700 §2.4 (no resource owner password
-credentials grant) and §2.1.2 (no implicit grant); RFC 8628 §3.4 (device grant type URN).
+all its registered scopes but ``authgate:manage``, which must be asked for by name),
+§5.2 (error codes); RFC 9700 §2.4 (no resource owner password credentials grant) and
+§2.1.2 (no implicit grant); RFC 8628 §3.4 (device grant type URN).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from authgate.errors import InvalidRequest
 from authgate.oauth.clients import ClientRecord
 from authgate.oauth.errors import InvalidTokenScope, UnauthorizedClient, UnsupportedGrantType
 from authgate.oauth.registration import DEVICE_CODE_GRANT
+from authgate.scopes import MANAGE_SCOPE
 
 __all__ = [
     "IMPLEMENTED_GRANTS",
@@ -77,13 +79,14 @@ def parse_scope(scope: str | None) -> tuple[str, ...] | None:
 
 
 def resolve_scopes(requested: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:
-    """The scopes to grant: ``requested`` when all are allowed, else all of ``allowed``.
+    """The scopes to grant: ``requested`` when all are allowed; when omitted, all of
+    ``allowed`` but ``authgate:manage`` (granted only when asked for by name).
 
     Raises:
         InvalidTokenScope: a requested scope is not allowed (never silently narrowed).
     """
     if requested is None:
-        return tuple(allowed)
+        return tuple(s for s in allowed if s != MANAGE_SCOPE)
     extra = [s for s in requested if s not in allowed]
     if extra:
         raise InvalidTokenScope(reason=f"not allowed: {' '.join(extra)[:200]}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +23,7 @@ from authgate.server import (
     routes_pki,
     routes_users,
 )
-from authgate.server.deps import Caller, Rt
+from authgate.server.deps import Caller, Rt, management_guard
 from authgate.server.readiness import unavailable_dependencies
 
 __all__ = ["create_api"]
@@ -98,13 +98,15 @@ def create_api() -> FastAPI:
     async def whoami(actor: Caller) -> dict[str, Any]:
         return actor.as_json()
 
-    api.include_router(routes_keys.router)
-    api.include_router(routes_users.router)
+    # The management API: a delegated OAuth token needs authgate:manage for any of it.
+    manage = [Depends(management_guard)]
+    api.include_router(routes_keys.router, dependencies=manage)
+    api.include_router(routes_users.router, dependencies=manage)
     api.include_router(routes_audit.router)
-    api.include_router(routes_mfa.router)
-    api.include_router(routes_pki.router)
+    api.include_router(routes_mfa.router, dependencies=manage)
+    api.include_router(routes_pki.router, dependencies=manage)
     api.include_router(routes_auth.router)
-    api.include_router(routes_clients.router)
+    api.include_router(routes_clients.router, dependencies=manage)
     api.include_router(routes_oauth.router)
     api.include_router(routes_authorize.router)
     api.include_router(routes_device.router)

@@ -8,12 +8,22 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 from fastapi.security.http import HTTPAuthorizationCredentials
 
-from authgate.errors import Forbidden
+from authgate.errors import Forbidden, InsufficientScope
 from authgate.gateway.middleware import CLIENT_IP_SCOPE_KEY, get_identity
 from authgate.identity import Identity
+from authgate.oauth.clients import CLIENT_ID_PREFIX
 from authgate.runtime import Runtime
+from authgate.scopes import MANAGE_SCOPE
 
-__all__ = ["Caller", "ClientIP", "Rt", "caller", "runtime"]
+__all__ = [
+    "Caller",
+    "ClientIP",
+    "Rt",
+    "caller",
+    "is_delegated",
+    "management_guard",
+    "runtime",
+]
 
 # Declared so OpenAPI lists the security schemes; the middleware has already verified.
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader")
@@ -39,6 +49,46 @@ def caller(
         # temporary SigV4 credentials call APIs; they never manage accounts or keys
         raise Forbidden("temporary credentials cannot use the admin API")
     return identity
+
+
+def is_delegated(identity: Identity, issuer: str) -> bool:
+    """Whether ``identity`` is a bearer token issued *to an OAuth client*.
+
+    authgate's own tokens name in ``client_id`` either the key pair they were bought
+    with at ``POST /auth`` (the user's own credential: not delegated) or an OAuth client
+    (``agc_...``: any grant of ``/oauth/token``, the authorization code and device
+    flows). Tokens of other issuers are always issued to some client.
+    """
+    if identity.scheme != "bearer":
+        return False
+    if identity.claims.get("iss") != issuer:
+        return True
+    client_id = identity.claims.get("client_id")
+    return type(client_id) is not str or client_id.startswith(CLIENT_ID_PREFIX)
+
+
+def management_guard(request: Request) -> None:
+    """Router dependency of the management API (keys, clients, users, MFA, PKI).
+
+    A delegated token manages credentials, passwords and MFA only with the
+    ``authgate:manage`` scope, which a client must ask for by name and the user must
+    approve on authgate's consent page, shown every time (DESIGN.md invariant). A token
+    of another issuer never passed that page, so it manages nothing, whatever it says.
+
+    Raises:
+        InsufficientScope: a delegated token without ``authgate:manage``, or any token
+            of another issuer.
+    """
+    identity = get_identity(request.scope)
+    if identity is None:
+        return  # the route's Caller answers 401
+    issuer = runtime(request).tokens.access.issuer
+    if not is_delegated(identity, issuer):
+        return
+    if identity.claims.get("iss") != issuer or MANAGE_SCOPE not in identity.scopes:
+        raise InsufficientScope(
+            f"a token issued to an OAuth client needs the {MANAGE_SCOPE} scope here"
+        )
 
 
 def client_ip(request: Request) -> str | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from html import escape
 
+from authgate.scopes import MANAGE_SCOPE
+
 __all__ = [
     "PAGE_HEADERS",
     "consent_page",
@@ -93,13 +95,23 @@ def consent_page(
     username: str,
     hidden: Mapping[str, str],
 ) -> str:
-    """The consent form: who asks, for which scopes, allow or deny."""
+    """The consent form: who asks, for which scopes, allow or deny (with a warning when
+    the app asks to manage the user's credentials)."""
+    scopes = list(scopes)
     items = "".join(f"<li><code>{escape(s)}</code></li>" for s in scopes) or "<li>(none)</li>"
+    warning = (
+        f"<p class=warning role=alert><strong>Warning:</strong> with <code>{MANAGE_SCOPE}</code> "
+        "this app will be able to manage your credentials: create and revoke your API "
+        "keys and OAuth clients, change your password and your second factor. Allow it "
+        "only if you trust the app with your account.</p>"
+        if MANAGE_SCOPE in scopes
+        else ""
+    )
     return _page(
         "Authorize access",
         f"<p>Signed in as <strong>{escape(username)}</strong>.</p>"
         f"<p><strong>{escape(client_name)}</strong> (<code>{escape(client_id)}</code>) "
-        f"asks for access to your account with these scopes:</p><ul>{items}</ul>"
+        f"asks for access to your account with these scopes:</p><ul>{items}</ul>{warning}"
         f'<form method=post action="{escape(action)}">{_hidden(hidden)}'
         "<button type=submit name=decision value=allow>Allow</button>"
         "<button type=submit name=decision value=deny>Deny</button></form>",

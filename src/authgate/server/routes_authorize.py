@@ -34,6 +34,7 @@ from authgate.oauth.form import parse_form
 from authgate.oauth.login import LoginSession
 from authgate.oauth.registration import is_loopback
 from authgate.runtime import Runtime
+from authgate.scopes import MANAGE_SCOPE
 from authgate.server.browser import BrowserCookies, RequestSealer
 from authgate.server.deps import ClientIP, Rt
 from authgate.server.pages import consent_page, error_page, login_page, message_page, page_headers
@@ -253,7 +254,10 @@ async def _proceed(
 def _always_ask(client: ClientRecord, req: AuthorizationRequest) -> bool:
     """RFC 8252 §8.6, RFC 6749 §10.2: a public client answering on a loopback port cannot
     be told from any local program that asks with its ``client_id``, so its requests are
-    never approved silently from a remembered consent."""
+    never approved silently from a remembered consent. Nor is ``authgate:manage`` (the
+    app could manage the user's credentials): the user approves it every time."""
+    if MANAGE_SCOPE in req.scopes:
+        return True
     return client.public and is_loopback(urlsplit(req.redirect_uri).hostname or "")
 
 

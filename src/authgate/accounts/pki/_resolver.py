@@ -20,6 +20,7 @@ from sqlalchemy import select
 from authgate.cache.local import CredentialCache, NegativeCache
 from authgate.identity import Identity
 from authgate.schemes.base import PublicKeyCredential
+from authgate.scopes import user_scopes
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_pki import ClientCertificate, PublicKey
@@ -44,13 +45,14 @@ def _identity(
     claims: dict[str, str] | None = None,
     expires_at: float | None = None,
 ) -> Identity:
-    # A public key or certificate carries exactly the scopes its owner holds now.
+    # A public key or certificate carries exactly the scopes its owner holds now, like
+    # a password login (an admin's: with authgate:admin).
     return Identity(
         subject=user.name,
         principal_id=user.id,
         scheme=scheme,
         credential_id=credential_id,
-        scopes=tuple(user.scopes),
+        scopes=user_scopes(user.role, user.scopes),
         roles=(user.role,),
         claims=claims or {},
         expires_at=expires_at,

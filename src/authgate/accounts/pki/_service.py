@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from authgate.accounts.users import UserService, find_owner, is_admin
+from authgate.accounts.users import (
+    UserService,
+    check_grant,
+    effective_scopes,
+    find_owner,
+    is_admin,
+)
 from authgate.accounts.validation import validate_key_name
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import Conflict, NotFound
@@ -317,9 +323,18 @@ class PkiService:
         return is_admin(actor) or owner_id == actor.principal_id
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
+        """The owner of a new key or certificate, if ``actor`` may give them one.
+
+        A registered key or certificate carries all of its owner's effective scopes
+        (``authgate:admin`` included, for an admin), so only a credential holding all
+        of them, or an admin credential, may register one: a narrowly scoped key must
+        not turn into a full-power credential (DESIGN.md, a credential never yields
+        one with more power than itself).
+        """
         owner = await find_owner(self._db, actor, user)
         if owner.disabled:
             raise Conflict("the user is disabled")
+        check_grant(actor, effective_scopes(owner))
         return owner
 
     async def _scope(self, actor: Identity, user: str | None) -> str | None:
