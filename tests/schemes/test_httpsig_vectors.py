@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +35,10 @@ from authgate.schemes.httpsig import (
     signature_base,
 )
 
-VECTORS = Path(__file__).parents[2].parent / "shared" / "vectors"
+VECTORS = Path(__file__).parents[1] / "vectors"
 APPENDIX = VECTORS / "rfc9421-appendix-b" / "appendix-b-examples.md"
 KEYS = VECTORS / "rfc9421-pyauth-keys"
 CREATED = 1618884473
-
-if not APPENDIX.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"RFC 9421 vectors missing at {APPENDIX}")
-    pytest.skip(f"RFC 9421 vectors not found at {APPENDIX}", allow_module_level=True)
 
 
 def unfold(block: str) -> str:

@@ -1,4 +1,4 @@
-"""RFC 5849 examples (shared/vectors/rfc-small) as generated test cases for the OAuth 1.0a scheme.
+"""RFC 5849 examples (tests/vectors/rfc-small) as generated test cases for the OAuth 1.0a scheme.
 
 Each case rebuilds the request as a RequestView, has :mod:`authgate.schemes.oauth1` compute
 the signature base string and the signature, and compares them with the vector.
@@ -7,7 +7,6 @@ the signature base string and the signature, and compares them with the vector.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,40 +20,23 @@ from authgate.replay import MemoryReplayCache
 from authgate.schemes.base import Headers, KeyPairCredential, RequestView
 from authgate.schemes.oauth1 import OAuth1Authenticator, parse_request, sign_hmac
 
-VECTORS = (
-    Path(__file__).parents[2].parent / "shared" / "vectors" / "rfc-small" / "rfc_small_vectors.json"
-)
-MISSING_REASON = f"RFC 5849 vectors not found at {VECTORS} (shared/ is not beside the repo)"
+VECTORS = Path(__file__).parents[1] / "vectors" / "rfc-small" / "rfc_small_vectors.json"
 
 
-def _load() -> dict[str, Any] | None:
-    if VECTORS.is_file():
-        return json.loads(VECTORS.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-    if os.environ.get("CI"):
-        raise FileNotFoundError(MISSING_REASON)  # in CI a missing vector set is a failure
-    return None
-
-
-DATA = _load()
-SKIP = pytest.mark.skip(reason=MISSING_REASON)
+DATA: dict[str, Any] = json.loads(VECTORS.read_text(encoding="utf-8"))
 
 
 def _params(key: str, cases: list[tuple[str, Any]]) -> list[Any]:
-    if DATA is None:
-        return [pytest.param(None, None, id=f"{key}-missing", marks=SKIP)]
+    assert cases, f"no {key} cases in {VECTORS}"
     return [pytest.param(name, case, id=name) for name, case in cases]
 
 
 def _section_3_4_cases() -> list[tuple[str, Any]]:
-    if DATA is None:
-        return []
     vector = DATA["rfc5849_oauth1"]
     return [(method, vector) for method in vector["signatures"]]
 
 
 def _section_1_2_cases() -> list[tuple[str, Any]]:
-    if DATA is None:
-        return []
     return [
         (case["name"].replace(" ", "-"), case)
         for case in DATA["rfc5849_section_1_2_examples"]["cases"]
