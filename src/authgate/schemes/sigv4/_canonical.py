@@ -10,7 +10,7 @@ the ``kDate → kRegion → kService → kSigning`` derivation). Path rules foll
 services: RFC 3986 §5.2.4 dot-segment removal plus collapsing of empty segments, then each
 segment URI-encoded again (the path on the wire is already encoded once, so this is the
 "double encoding" of the spec). Behaviour is checked against the AWS test suites in
-``../shared/vectors`` (aws-c-auth v4 and the classic 2015 suite).
+``tests/vectors`` (aws-c-auth v4 and the classic 2015 suite).
 """
 
 from __future__ import annotations
