@@ -68,4 +68,4 @@ class DurableRevocationList:
 
     async def is_revoked(self, jti: str) -> bool:
         """True when ``jti`` is denied now (memory only)."""
-        return await self.memory.is_revoked(jti)
+        return self.memory.denies(jti)

@@ -76,6 +76,10 @@ class MemoryRevocationList:
 
     async def is_revoked(self, jti: str) -> bool:
         """True when ``jti`` is denied now."""
+        return self.denies(jti)
+
+    def denies(self, jti: str) -> bool:
+        """:meth:`is_revoked` without the coroutine (for wrappers on the hot path)."""
         until = self._entries.get(jti)
         if until is None:
             return False
