@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from authgate.accounts.keys import KeyService
 from authgate.accounts.pki import PkiResolver, PkiService
@@ -55,7 +57,7 @@ if TYPE_CHECKING:
 
     from authgate.cache.redis_bus import Kind, RedisInvalidationBus
 
-__all__ = ["LOCAL_ADMIN", "Runtime", "build_schemes"]
+__all__ = ["LOCAL_ADMIN", "Runtime", "RuntimeOpening", "build_schemes"]
 
 log = logging.getLogger("authgate")
 
@@ -206,9 +208,21 @@ class Runtime:
     bus: RedisInvalidationBus | None = None
     feed: ChangeFeed | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _started: set[str] = field(default_factory=set)
 
     @classmethod
-    async def open(cls, settings: Settings, *, batched_audit: bool = True) -> Runtime:
+    def open(cls, settings: Settings, *, batched_audit: bool = True) -> RuntimeOpening:
+        """Open the store: ``runtime = await Runtime.open(settings)`` (then ``await
+        runtime.close()``) or ``async with Runtime.open(settings) as runtime:``.
+
+        Creates the data directory if needed, migrates the database, wires the services
+        and starts the audit writer and the ``last_used_at`` flusher (:meth:`start_writers`);
+        :meth:`close` flushes both.
+        """
+        return RuntimeOpening(cls, settings, batched_audit)
+
+    @classmethod
+    async def _open(cls, settings: Settings, *, batched_audit: bool = True) -> Runtime:
         """Create the data directory if needed, migrate the database, wire the services."""
         ensure_home(settings.home)
         secrets = load_secrets(settings.home)
@@ -410,18 +424,31 @@ class Runtime:
         else:  # "all": after a reconnect we may have missed messages
             self.resolver.invalidate_all()
 
-    def start_background(self) -> None:
-        """Start the batch writers and the invalidation listener (server only)."""
+    def _start(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if name not in self._started:  # every start is idempotent
+            self._started.add(name)
+            self._tasks.append(asyncio.create_task(work(), name=name))
+
+    def start_writers(self) -> None:
+        """Start the audit writer, the ``last_used_at`` flusher and the change feed (idempotent).
+
+        :meth:`open` calls it: without them audit events and last-used times would only
+        be queued. :meth:`close` stops them and writes what they hold.
+        """
         if isinstance(self.audit, BatchedAuditSink):
             self.audit.start()
+        self._start("authgate-last-used", self._flush_usage)
+        if self.feed is not None:  # changes made by other processes (CLI, instances)
+            feed = self.feed
+            self._start("authgate-changes", feed.run)
+
+    def start_background(self) -> None:
+        """Also start the invalidation listener and the hourly purge (idempotent; server)."""
+        self.start_writers()
         if self.bus is not None:
-            self._tasks.append(
-                asyncio.create_task(self.bus.run(self._on_remote_change), name="authgate-bus")
-            )
-        if self.feed is not None:
-            self._tasks.append(asyncio.create_task(self.feed.run(), name="authgate-changes"))
-        self._tasks.append(asyncio.create_task(self._flush_usage(), name="authgate-last-used"))
-        self._tasks.append(asyncio.create_task(self._purge(), name="authgate-purge"))
+            bus = self.bus
+            self._start("authgate-bus", lambda: bus.run(self._on_remote_change))
+        self._start("authgate-purge", self._purge)
 
     async def _purge(self) -> None:
         """Delete expired authorization codes, login sessions and device codes, hourly."""
@@ -449,6 +476,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._started.clear()
         with contextlib.suppress(Exception):
             await self.usage.flush()
         for scheme in self.chain.schemes:
@@ -461,3 +489,35 @@ class Runtime:
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()
+
+
+class RuntimeOpening:
+    """What :meth:`Runtime.open` returns: await it, or use it as ``async with``."""
+
+    def __init__(self, cls: type[Runtime], settings: Settings, batched_audit: bool) -> None:
+        self._cls = cls
+        self._settings = settings
+        self._batched_audit = batched_audit
+        self._runtime: Runtime | None = None
+
+    async def _open(self) -> Runtime:
+        runtime = await self._cls._open(self._settings, batched_audit=self._batched_audit)
+        runtime.start_writers()
+        return runtime
+
+    def __await__(self) -> Generator[Any, None, Runtime]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> Runtime:
+        self._runtime = await self._open()
+        return self._runtime
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runtime is not None:
+            runtime, self._runtime = self._runtime, None
+            await runtime.close()

@@ -5,7 +5,7 @@ metadata names), RFC 9700 §2.5 (client authentication). ``client_id`` is public
 random; a confidential client's secret (``acs_`` prefix, ~178 random bits, CRC32
 checksum, see :mod:`authgate.crypto.keys`) is returned once and stored as an HMAC-SHA256
 digest only: never bcrypt, because a slow hash of a random secret buys nothing and costs
-the token endpoint its throughput (DESIGN.md "High-entropy secrets").
+the token endpoint its throughput (docs/oauth.md, Clients).
 
 Ownership follows :class:`~authgate.accounts.keys.KeyService`: a member manages only
 their own clients (another user's client answers 404), an admin manages all; a client
@@ -239,7 +239,8 @@ class ClientService:
             check_grant(actor, normalize_scopes(scopes))
             wanted = normalize_scopes(scopes)
         else:
-            # Rule of DESIGN.md: within the owner's and the creating credential's scopes;
+            # The scope rule (docs/security.md, Scopes and admin power): within the owner's
+            # and the creating credential's scopes;
             # by default the same, minus the reserved authgate:* scopes, which a client
             # carries only when they are named. A client without scopes is a sign-in
             # client (openid, profile only), never an unrestricted one.
