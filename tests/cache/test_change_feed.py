@@ -18,12 +18,14 @@ from sqlalchemy import func, select
 from tests.conftest import Accounts
 
 from authgate.cache.change_feed import GAP_TIMEOUT, ChangeFeed
+from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_changes import ChangeRecord, RevokedTokenRecord
 from authgate.timefmt import utc_datetime
 from authgate.tokens.changes import Change, purge
-from authgate.tokens.holders import HOLDER_RETENTION
+from authgate.tokens.holders import HOLDER_RETENTION, HolderDenyList
+from authgate.tokens.revocation import MemoryRevocationList
 
 
 @pytest.fixture
@@ -43,16 +45,27 @@ async def test_changes_of_another_process_are_applied(
     pair = await accounts.key("ann", type="key-pair")
     issued = await runtime.tokens.exchange.exchange(pair["key"], pair["secret"])
     jti = issued.access.jti
-    assert runtime.feed is not None
+    holders, memory = HolderDenyList(), MemoryRevocationList()
+    dropped: list[str] = []
+    apply = revocation_handler(
+        holders, memory, credential_changed=dropped.append, principal_changed=dropped.append
+    )
+    feed = ChangeFeed(runtime.db, apply)
+    await feed.load()
 
     await other.keys.revoke(LOCAL_ADMIN, pair["id"])
-    assert runtime.tokens.holders.denied_at(pair["id"]) is None  # not heard of yet
-    assert not await runtime.tokens.revocation.is_revoked(jti)
+    assert holders.denied_at(pair["id"]) is None  # not read yet
+    assert await feed.poll() >= 2  # the key pair, and the token of its family
+    assert holders.denied_at(pair["id"]) is not None and dropped == [pair["id"]]
+    assert await memory.is_revoked(jti)
+    assert await feed.poll() == 0  # nothing twice
 
-    assert await runtime.feed.poll() >= 2  # the key pair, and the token of its family
+    # the runtime's own feed runs in the background (Runtime.open starts it)
+    deadline = time.monotonic() + 1.0
+    while not await runtime.tokens.revocation.is_revoked(jti):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
     assert runtime.tokens.holders.denied_at(pair["id"]) is not None
-    assert await runtime.tokens.revocation.is_revoked(jti)
-    assert await runtime.feed.poll() == 0  # nothing twice
 
 
 async def test_a_new_process_rebuilds_the_deny_lists(
@@ -163,3 +176,22 @@ async def test_every_revoking_service_writes_its_change_in_the_same_transaction(
     await runtime.oauth.clients.delete(LOCAL_ADMIN, client.view.client_id)
     await runtime.users.disable(LOCAL_ADMIN, "eve")
     assert await count() == before + 3
+
+
+async def test_users_disabled_before_the_log_existed_are_denied_at_start_up(
+    settings: Settings, runtime: Runtime, accounts: Accounts
+) -> None:
+    from sqlalchemy import update
+
+    from authgate.store.models import User
+
+    await accounts.user("old")
+    async with runtime.db.session() as s, s.begin():  # as a pre-0009 disable left it
+        await s.execute(update(User).where(User.name == "old").values(disabled=True))
+    user = await runtime.users.find("old")
+    assert user is not None and runtime.tokens.holders.denied_at(user.id) is None
+    fresh = await Runtime.open(settings, batched_audit=False)
+    try:
+        assert fresh.tokens.holders.denies({"sub": user.id, "client_id": "x"})
+    finally:
+        await fresh.close()

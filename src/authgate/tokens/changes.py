@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.store.db import Database
+from authgate.store.models import User
 from authgate.store.models_changes import ChangeRecord, RevokedTokenRecord
 from authgate.timefmt import utc_datetime
 from authgate.tokens.holders import HOLDER_RETENTION
@@ -125,7 +126,8 @@ async def changes_since(db: Database, last_id: int, *, limit: int = 1000) -> lis
 
 
 async def load_state(db: Database, *, now: float) -> RevocationState:
-    """Everything still in force: holder changes within the retention, unexpired tokens."""
+    """Everything still in force: holder changes within the retention, unexpired tokens,
+    and every disabled user."""
     horizon = utc_datetime(now - HOLDER_RETENTION)
     async with db.session() as s:
         last_id = int(await s.scalar(select(func.coalesce(func.max(ChangeRecord.id), 0))) or 0)
@@ -143,7 +145,10 @@ async def load_state(db: Database, *, now: float) -> RevocationState:
                 select(RevokedTokenRecord).where(RevokedTokenRecord.expires_at > utc_datetime(now))
             )
         ).all()
+        # users disabled before the log existed (or whose row was purged) stay denied too
+        disabled = (await s.scalars(select(User.id).where(User.disabled.is_(True)))).all()
     out = [_change(row, None) for row in holders]
+    out += [Change("user", user_id, 0.0) for user_id in disabled]
     out += [Change("token", t.jti, now, t.expires_at.timestamp()) for t in tokens]
     return RevocationState(out, last_id)
 
