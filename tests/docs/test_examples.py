@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -198,6 +200,79 @@ def test_authgate_names_in_python_examples_exist() -> None:
         if not _resolves(name)
     ]
     assert not missing, missing
+
+
+# `authgate.X` in inline code that is not a Python name: files, ASGI scope keys
+_NOT_PYTHON = re.compile(r"""["']authgate\.|\bauthgate\.(db|toml|X)\b""")
+
+
+def test_authgate_names_in_inline_code_exist() -> None:
+    missing = []
+    for page in PAGES:
+        text = page.read_text("utf-8")
+        for span in re.findall(r"`([^`\n]+)`", text):
+            if _NOT_PYTHON.search(span):
+                continue
+            missing += [
+                f"{page.relative_to(ROOT)}: {name}"
+                for name in re.findall(r"\bauthgate(?:\.[A-Za-z_]\w*)+", span)
+                if not _resolves(name)
+            ]
+    assert not missing, missing
+
+
+def _cli_problem(line: str) -> str | None:
+    """Why ``authgate ...`` in ``line`` is not a command of the CLI (None: it is)."""
+    import typer
+
+    from authgate.cli import app
+
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        words = line.split()
+    command: Any = typer.main.get_command(app)
+    path = ["authgate"]
+    rest = words[1:]
+    while hasattr(command, "commands") and rest and not rest[0].startswith(("-", "[")):
+        word = rest.pop(0)
+        options = [command.commands.get(w) for w in word.split("/")]  # `policy check/test`
+        if None in options:
+            return f"no command `{' '.join([*path, word])}`"
+        if len(options) > 1:
+            return None
+        command = options[0]
+        path.append(word)
+    if hasattr(command, "commands"):
+        return None  # a group named in prose
+    known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    for word in rest:
+        if word in ("|", ">", "&&", ";", "\\"):
+            break
+        name = word.strip("[]").split("=")[0]
+        if name.startswith("--") and name not in known:
+            return f"`{' '.join(path)}` has no option {name}"
+    return None
+
+
+def test_cli_commands_in_the_docs_exist() -> None:
+    lines = [
+        (b.where, m.group(1))
+        for b in BLOCKS
+        if b.label in ("sh", "bash", "text")
+        for line in b.code.splitlines()
+        for m in re.finditer(r"(?:^|\$\(|\|\s*|^\$\s+)(authgate\s[^|)#]*)", line.strip())
+    ]
+    lines += [
+        (str(page.relative_to(ROOT)), span)
+        for page in PAGES
+        for span in re.findall(r"`(authgate [^`\n]+)`", page.read_text("utf-8"))
+    ]
+    assert len(lines) > 20
+    wrong = [
+        f"{where}: {line.strip()} — {why}" for where, line in lines if (why := _cli_problem(line))
+    ]
+    assert not wrong, wrong
 
 
 def test_ci_runs_the_readme_test_command() -> None:
