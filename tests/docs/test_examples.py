@@ -202,6 +202,19 @@ def test_authgate_names_in_python_examples_exist() -> None:
     assert not missing, missing
 
 
+def test_runnable_examples_use_authgate_url() -> None:
+    """authgate serve's address only as the default of $AUTHGATE_URL: examples run anywhere."""
+    fixed = re.compile(r"(127\.0\.0\.1|localhost):8000")
+    wrong = [
+        f"{b.where}: {line.strip()}"
+        for b in BLOCKS
+        if b.label in RUNNABLE
+        for line in b.code.splitlines()
+        if fixed.search(line) and "AUTHGATE_URL" not in line and b.marker is None
+    ]
+    assert not wrong, wrong
+
+
 # `authgate.X` in inline code that is not a Python name: files, ASGI scope keys
 _NOT_PYTHON = re.compile(r"""["']authgate\.|\bauthgate\.(db|toml|X)\b""")
 
