@@ -37,7 +37,7 @@ RUNNABLE = {"sh", "bash", "python"}
 # every fence names its language; these are the ones the docs may use
 LABELS = RUNNABLE | {"text", "toml", "yaml", "json", "nginx", "http", "ini"}
 FENCE = re.compile(r"^\s*(`{3,})(.*)$")
-MARKER = re.compile(r"^<!--\s*example:\s*(?P<kind>skip|needs)\s+(?P<why>\S.*?)\s*-->\s*$")
+MARKER = re.compile(r"^<!--\s*example:\s*(?P<kind>skip|needs|file)\s+(?P<why>\S.*?)\s*-->\s*$")
 BLOCK_TIMEOUT = 60
 BIN = Path(sys.executable).parent
 
@@ -48,7 +48,7 @@ class Block:
     line: int  # of the opening fence, 1-based
     label: str
     code: str
-    marker: str | None  # "skip: why" / "needs: what"
+    marker: str | None  # "skip: why" / "needs: what" / "file: name"
 
     @property
     def where(self) -> str:
@@ -57,6 +57,13 @@ class Block:
     @property
     def runs(self) -> bool:
         return self.label in RUNNABLE and self.marker is None
+
+    @property
+    def file(self) -> str | None:
+        """The name this block is saved under for the page's later blocks, if any."""
+        if self.marker is None or not self.marker.startswith("file: "):
+            return None
+        return self.marker.removeprefix("file: ")
 
 
 def parse(page: Path) -> list[Block]:
@@ -93,6 +100,13 @@ BLOCKS = [b for page in PAGES for b in parse(page)]
 RUN_PAGES = sorted({b.page for b in BLOCKS if b.runs})
 
 
+def test_saved_files_are_not_commands() -> None:
+    wrong = [b.where for b in BLOCKS if b.file is not None and b.label in RUNNABLE]
+    assert not wrong, f"a `file` marker saves data (toml, yaml, json, text), not code: {wrong}"
+    names = [b.file for b in BLOCKS if b.file is not None]
+    assert all(re.fullmatch(r"[\w.-]+", n) for n in names), names
+
+
 # -- static checks ---------------------------------------------------------------------
 
 
@@ -108,7 +122,7 @@ def test_markers_precede_a_fence() -> None:
         for b in parse(page):
             inside |= set(range(b.line, b.line + b.code.count("\n") + 1))
         for n, line in enumerate(lines):
-            if "<!-- example" not in line or n in inside:
+            if not re.match(r"\s*<!--\s*example", line) or n in inside:
                 continue
             where = f"{page.relative_to(ROOT)}:{n + 1}"
             assert MARKER.match(line.strip()), f"{where}: malformed marker {line!r}"
@@ -441,14 +455,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_examples_run(page: Path, server: Server, tmp_path: Path) -> None:
     """One server for every page (startup is most of the cost): pages use their own names."""
     env = dict(server.env)
-    for block in (b for b in BLOCKS if b.page == page and b.runs):
-        env = _run_block(block, tmp_path, env)
+    for block in (b for b in BLOCKS if b.page == page):
+        if block.file is not None:
+            (tmp_path / block.file).write_text(block.code)
+        elif block.runs:
+            env = _run_block(block, tmp_path, env)
 
 
 def test_summary_of_blocks() -> None:
     """Not a check: keeps the count visible (``pytest -rP``)."""
     ran = sum(b.runs for b in BLOCKS)
     skipped = [b for b in BLOCKS if b.label in RUNNABLE and b.marker is not None]
+    print(f"{sum(b.file is not None for b in BLOCKS)} blocks saved as files")
     print(f"{ran} blocks run, {len(skipped)} runnable-language blocks marked:")
     for b in skipped:
         print(f"  {b.where}: {b.marker}")
