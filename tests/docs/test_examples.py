@@ -174,7 +174,8 @@ def test_src_cites_no_missing_documents() -> None:
 
 
 def _authgate_names(code: str) -> set[str]:
-    names = set(re.findall(r"\bauthgate(?:\.[A-Za-z_]\w*)+", code))
+    # not in a string literal ("authgate.toml", "authgate.identity" scope keys)
+    names = set(re.findall(r"(?<![\"'/\w])authgate(?:\.[A-Za-z_]\w*)+", code))
     try:
         tree = ast.parse(code)
     except SyntaxError:  # a fragment: the regex above still sees dotted names
