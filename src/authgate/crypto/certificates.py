@@ -9,12 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.utils import CryptographyDeprecationWarning
 
 __all__ = [
     "MAX_CERTIFICATE_BYTES",
@@ -75,12 +73,6 @@ def x5t_s256(cert: x509.Certificate) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-with warnings.catch_warnings():
-    # cryptography >= 51 deprecates DSA: naming the type warns, refusing DSA keys stays right
-    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-    _DSA_PUBLIC_KEY: type = dsa.DSAPublicKey
-
-
 def weak_key_reason(key: object) -> str | None:
     """Why a public key is too weak (or too large) to accept, or None when it is fine."""
     if isinstance(key, rsa.RSAPublicKey):
@@ -88,7 +80,7 @@ def weak_key_reason(key: object) -> str | None:
             return f"RSA keys must have at least {MIN_RSA_BITS} bits"
         if key.key_size > MAX_RSA_BITS:
             return f"RSA keys may have at most {MAX_RSA_BITS} bits"
-    if isinstance(key, _DSA_PUBLIC_KEY):
+    if isinstance(key, dsa.DSAPublicKey):
         return "DSA keys are not accepted"
     return None
 
