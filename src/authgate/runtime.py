@@ -17,6 +17,8 @@ from authgate.accounts.resolver import SigV4Credentials, StoreResolver, UsageRec
 from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
+from authgate.cache.change_feed import ChangeFeed
+from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
@@ -46,6 +48,8 @@ from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.scopes import ADMIN_SCOPE
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
+from authgate.tokens.changes import ChangeLog
+from authgate.tokens.changes import purge as purge_changes
 from authgate.tokens.services import TokenConfig, TokenServices
 
 if TYPE_CHECKING:
@@ -158,6 +162,29 @@ def token_config(settings: Settings) -> TokenConfig:
     )
 
 
+async def _change_feed(
+    settings: Settings,
+    db: Database,
+    tokens: TokenServices,
+    resolver: StoreResolver,
+    bus: RedisInvalidationBus | None,
+) -> ChangeFeed:
+    """The revocation feed, loaded: this process applies its own changes at once, wakes
+    the other servers over Redis, and follows everyone's changes (docs/security.md)."""
+    apply = revocation_handler(
+        tokens.holders,
+        tokens.revocation,
+        credential_changed=resolver.invalidate_credential,
+        principal_changed=resolver.invalidate_principal,
+    )
+    tokens.changes.on_committed.append(apply)
+    if bus is not None:
+        tokens.changes.on_committed.append(lambda _change: bus.notify("change", ""))
+    feed = ChangeFeed(db, apply, interval=settings.change_poll_interval)
+    await feed.load()
+    return feed
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -179,6 +206,7 @@ class Runtime:
     password_login: PasswordLogin
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
+    feed: ChangeFeed | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: set[str] = field(default_factory=set)
 
@@ -253,7 +281,10 @@ class Runtime:
             if bus is not None:
                 bus.notify("credential", credential_id)
 
-        users = UserService(db, hasher, audit, on_principal_changed=principal_changed)
+        changes = ChangeLog()  # the revocation log (authgate.tokens.changes)
+        users = UserService(
+            db, hasher, audit, on_principal_changed=principal_changed, changes=changes
+        )
         keys = KeyService(
             db,
             secrets.digester,
@@ -264,6 +295,7 @@ class Runtime:
             if settings.key_max_lifetime
             else None,
             on_credential_changed=credential_changed,
+            changes=changes,
         )
         pki_resolver = PkiResolver(
             db, ttl=settings.credential_cache_ttl, max_entries=settings.credential_cache_size
@@ -283,12 +315,15 @@ class Runtime:
             master_keys=secrets.master_keys,
             resolver=resolver,
             redis=redis,
+            changes=changes,
         )
         login_sessions = LoginSessions(db, secrets.digester)
 
         async def user_disabled(user_id: str) -> None:
             await tokens.refresh.revoke_user(user_id)  # their tokens die with the user
             await login_sessions.revoke_user(user_id)  # and their browser sessions
+            for client_id in await clients.owned_by(user_id):  # and their clients' families
+                await tokens.refresh.revoke_client(client_id)
 
         keys.after_revoke = tokens.refresh.revoke_credential  # its tokens die with the key
         users.after_disable = user_disabled
@@ -317,8 +352,15 @@ class Runtime:
         )
         resolver.on_invalidate(client_cache.clear)  # a remote change may concern a client
         clients = ClientService(
-            db, secrets.digester, users, audit, cache=client_cache, on_changed=credential_changed
+            db,
+            secrets.digester,
+            users,
+            audit,
+            cache=client_cache,
+            on_changed=credential_changed,
+            changes=changes,
         )
+        feed = await _change_feed(settings, db, tokens, resolver, bus)
         oauth = OAuthServer(
             clients,
             tokens,
@@ -366,10 +408,15 @@ class Runtime:
             password_login,
             redis,
             bus,
+            feed,
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:
         """Another instance changed a credential or principal: drop what we cached of it."""
+        if self.feed is not None:
+            self.feed.wake()  # read the revocation log now
+        if kind == "change":
+            return
         if kind == "credential":
             self.resolver.invalidate_credential(ident)
         elif kind == "principal":
@@ -383,7 +430,7 @@ class Runtime:
             self._tasks.append(asyncio.create_task(work(), name=name))
 
     def start_writers(self) -> None:
-        """Start the audit writer and the ``last_used_at`` flusher (idempotent).
+        """Start the audit writer, the ``last_used_at`` flusher and the change feed (idempotent).
 
         :meth:`open` calls it: without them audit events and last-used times would only
         be queued. :meth:`close` stops them and writes what they hold.
@@ -391,6 +438,9 @@ class Runtime:
         if isinstance(self.audit, BatchedAuditSink):
             self.audit.start()
         self._start("authgate-last-used", self._flush_usage)
+        if self.feed is not None:  # changes made by other processes (CLI, instances)
+            feed = self.feed
+            self._start("authgate-changes", feed.run)
 
     def start_background(self) -> None:
         """Also start the invalidation listener and the hourly purge (idempotent; server)."""
@@ -406,6 +456,8 @@ class Runtime:
             try:
                 await self.oauth.purge_expired()
                 await self.login_sessions.purge_expired()
+                await purge_changes(self.db, now=time.time())
+                self.tokens.holders.prune()
             except Exception:  # keep going: the next round catches up
                 log.exception("purging expired OAuth rows failed")
             await asyncio.sleep(3600)
