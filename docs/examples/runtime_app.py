@@ -12,7 +12,7 @@ own shutdown, writing what is still queued. Run it on the data directory of
     KEY=$(authgate keys create --user admin --name reports --scopes read --json | jq -r .key)
     curl -i -H "X-API-Key: $KEY" http://127.0.0.1:8080/reports          # 200
     curl -i -H "X-API-Key: $KEY" -X POST http://127.0.0.1:8080/reports  # 403: no "write"
-    authgate keys list --json | jq '.[].last_used_at'   # written at shutdown at the latest
+    authgate keys list --json | jq '.keys[].last_used_at'   # written at shutdown at the latest
 
 Port 8080: ``authgate serve`` itself listens on 8000.
 """

@@ -46,8 +46,8 @@ class RuntimeMiddleware:
     Needs an ASGI server that runs the lifespan protocol (uvicorn, hypercorn, Starlette's
     ``TestClient``): a request before startup is a 503. Each request carries the runtime
     under ``"authgate.runtime"`` (:func:`get_runtime`) and, like :class:`AuthMiddleware`,
-    the caller's identity under ``"authgate.identity"``. With ASGI lifespan state the
-    runtime is also ``request.state.authgate_runtime`` in the app's own lifespan.
+    the caller's identity under ``"authgate.identity"``. Where the server supports ASGI
+    lifespan state (uvicorn does) the runtime is also ``request.state.authgate_runtime``.
     """
 
     def __init__(self, app: ASGIApp, settings: Settings | None = None) -> None:
