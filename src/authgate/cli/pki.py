@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from authgate.accounts.pki import PkiService
-from authgate.cli.app import JsonOpt, _run
+from authgate.cli.common import JsonOpt
+from authgate.cli.common import run as _run
 from authgate.cli.output import emit, fail, table
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_pki import PUBLIC_KEY_ALGORITHMS
@@ -47,8 +48,8 @@ def _read(path: Path, as_json: bool) -> bytes:
 @certs_app.command("add")
 def certs_add(
     file: FileArg,
-    user: Annotated[str, typer.Option(help="Owner of the certificate.")],
-    name: Annotated[str | None, typer.Option(help="A label.")] = None,
+    user: Annotated[str, typer.Option(metavar="USER", help="Owner of the certificate.")],
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="A label.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a client certificate; requests presenting it authenticate as --user."""
@@ -70,7 +71,9 @@ def certs_add(
 
 @certs_app.command("list")
 def certs_list(
-    user: Annotated[str | None, typer.Option(help="Only this user's certificates.")] = None,
+    user: Annotated[
+        str | None, typer.Option(metavar="USER", help="Only this user's certificates.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List registered client certificates."""
@@ -96,10 +99,14 @@ def certs_revoke(cert_id: IdArg, as_json: JsonOpt = False) -> None:
 @public_keys_app.command("add")
 def public_keys_add(
     file: FileArg,
-    user: Annotated[str, typer.Option(help="Owner of the key.")],
-    algorithm: Annotated[str, typer.Option(help=" | ".join(PUBLIC_KEY_ALGORITHMS))],
-    key_id: Annotated[str, typer.Option("--key-id", help="The keyid clients will send.")],
-    name: Annotated[str | None, typer.Option(help="A label.")] = None,
+    user: Annotated[str, typer.Option(metavar="USER", help="Owner of the key.")],
+    algorithm: Annotated[
+        str, typer.Option(metavar="ALGORITHM", help=" | ".join(PUBLIC_KEY_ALGORITHMS))
+    ],
+    key_id: Annotated[
+        str, typer.Option("--key-id", metavar="KEYID", help="The keyid clients will send.")
+    ],
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="A label.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a public key under --key-id, pinned to --algorithm."""
@@ -126,7 +133,7 @@ def public_keys_add(
 
 @public_keys_app.command("list")
 def public_keys_list(
-    user: Annotated[str | None, typer.Option(help="Only this user's keys.")] = None,
+    user: Annotated[str | None, typer.Option(metavar="USER", help="Only this user's keys.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List registered public keys."""
