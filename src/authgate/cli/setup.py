@@ -182,7 +182,7 @@ def serve(
     ]
     if admin is not None:
         lines.insert(1, f"Initialised {conf.home}")
-        lines.append(_admin_text(admin))
+        lines.insert(-1, _admin_text(admin))
     typer.echo("\n".join(lines))
     sys.stdout.flush()
     uvicorn.run(
