@@ -41,7 +41,7 @@ def table(
 
     t = Table(title=title)
     for c in columns:
-        t.add_column(c, no_wrap=c in id_columns or c in ("prefix", "event"))
+        t.add_column(c, no_wrap=c in id_columns or c in ("prefix", "event", "status"))
     for r in rows:
         t.add_row(
             *(
