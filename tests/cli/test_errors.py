@@ -130,3 +130,18 @@ def test_service_errors_keep_their_codes(tmp_path: Path) -> None:
     authgate("--home", str(home), "init")
     doc = json_error(authgate("--home", str(home), "users", "enable", "nobody", "--json", ok=False))
     assert doc == {"error": "not_found", "error_description": "no such user"}
+
+
+def test_unparsable_config_file(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    authgate("--home", str(home), "init")
+    (home / "authgate.toml").write_text("port = = 3\n")
+    line, doc = _both("--home", str(home), "keys", "list")
+    assert doc["error"] == "invalid_config" and "TOML syntax" in line
+
+
+def test_init_twice_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    authgate("--home", str(home), "init")
+    line, doc = _both("--home", str(home), "init")
+    assert doc["error"] == "already_initialised" and "already initialised" in line

@@ -131,3 +131,13 @@ def test_serve_prints_home_masked_urls_and_address(tmp_path: Path, pg_url: str) 
     assert "password is in" in out  # first run: the admin's password went to a file
     assert "db-sekret" in (home / "installation.toml").read_text()  # 0600, like secrets.json
     assert os.stat(home / "installation.toml").st_mode & 0o077 == 0
+
+
+def test_init_after_db_upgrade_records_the_database_it_used(tmp_path: Path, pg_url: str) -> None:
+    home = tmp_path / "h"
+    authgate("--home", str(home), "db", "upgrade")  # records SQLite in the home
+    assert "sqlite+aiosqlite" in (home / "installation.toml").read_text()
+    ajson("--home", str(home), "--database-url", pg_url, "init")
+    assert pg_url in (home / "installation.toml").read_text()
+    names = [u["name"] for u in ajson("--home", str(home), "users", "list")["users"]]
+    assert names == ["admin"]

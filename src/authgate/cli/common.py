@@ -25,6 +25,7 @@ from authgate.runtime import Runtime
 
 __all__ = [
     "JsonOpt",
+    "fail_code",
     "fail_with",
     "read_password_stdin",
     "require_home",
@@ -42,10 +43,10 @@ def fail_with(exc: BaseException, *, as_json: bool, database_url: str = "") -> N
     """One line for ``exc`` (the traceback too with AUTHGATE_DEBUG=1), exit 1."""
     print_traceback(exc)
     code, text = explain(exc, database_url=database_url, config_file=str(config_path()))
-    _fail_code(code, text, as_json)
+    fail_code(code, text, as_json)
 
 
-def _fail_code(code: str, text: str, as_json: bool) -> NoReturn:
+def fail_code(code: str, text: str, as_json: bool) -> NoReturn:
     if as_json:
         sys.stdout.write(json.dumps({"error": code, "error_description": text}) + "\n")
         raise typer.Exit(1)
@@ -64,14 +65,14 @@ def require_home(home: Path, as_json: bool) -> None:
     """Refuse a home that is not a readable, initialised authgate home (one line)."""
     try:
         if home.exists() and not home.is_dir():
-            _fail_code(
+            fail_code(
                 "home_not_a_directory",
                 f"the home {home} is a file, not a directory: pass --home (or AUTHGATE_HOME) "
                 "naming a directory",
                 as_json,
             )
         if not home.exists():
-            _fail_code(
+            fail_code(
                 "not_initialised",
                 f"{home} is not an authgate home (it does not exist): run "
                 f"'authgate --home {home} init' first, or pass the right --home / AUTHGATE_HOME",
@@ -80,7 +81,7 @@ def require_home(home: Path, as_json: bool) -> None:
         check_home_permissions(home)
         path = secrets_path(home)
         if not path.exists():
-            _fail_code(
+            fail_code(
                 "not_initialised",
                 f"{home} is not an initialised authgate home (no secrets.json): run "
                 f"'authgate --home {home} init' first, or pass the right --home / AUTHGATE_HOME",
@@ -92,14 +93,14 @@ def require_home(home: Path, as_json: bool) -> None:
     except typer.Exit:
         raise
     except PermissionError as exc:
-        _fail_code(
+        fail_code(
             "permission_denied",
             f"cannot read {exc.filename or home}: permission denied; run authgate as the "
             "user that owns the home (or fix its owner/mode)",
             as_json,
         )
     except ValueError as exc:
-        _fail_code(
+        fail_code(
             "invalid_secrets",
             f"{secrets_path(home)} is damaged ({exc}): restore it from a backup "
             "(without it nothing sealed in the database can be read)",

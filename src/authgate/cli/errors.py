@@ -9,6 +9,7 @@ a read-only database, an unknown setting — to an error code and one line of te
 from __future__ import annotations
 
 import os
+import tomllib
 import traceback
 from collections.abc import Iterator
 
@@ -72,6 +73,8 @@ def explain(
         return "setup_error", str(exc)
     if isinstance(exc, ValidationError):
         return _validation(exc, config_file)
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        return "invalid_config", f"cannot parse {config_file} ({exc}): fix its TOML syntax"
     db = mask_url(database_url)
     flag = "--database-url / AUTHGATE_DATABASE_URL"
     for e in _chain(exc):

@@ -14,6 +14,7 @@ import typer
 from authgate import __version__
 from authgate.cli.common import (
     JsonOpt,
+    fail_code,
     fail_with,
     read_password_stdin,
     require_home,
@@ -41,9 +42,13 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 master_app = typer.Typer(help="Master keys that seal stored secrets.", no_args_is_help=True)
 
 
-def _record(conf: Settings) -> None:
-    """Remember the database of a home set up now (``installation.toml``, 0600)."""
-    if not installation_path(conf.home).exists():
+def _record(conf: Settings, *, replace: bool = False) -> None:
+    """Remember the database of a home set up now (``installation.toml``, 0600).
+
+    ``replace``: the first admin was just created in this database, so this is the
+    installation's database even if ``db upgrade`` recorded another one before.
+    """
+    if replace or not installation_path(conf.home).exists():
         record_installation(conf.home, conf.effective_database_url, __version__)
 
 
@@ -70,7 +75,7 @@ def _set_up(conf: Settings, password: str | None, as_json: bool) -> dict[str, An
     admin: dict[str, Any] | None = run(as_json, _first_admin(password), create=True)
     if created or admin is not None:
         try:
-            _record(conf)
+            _record(conf, replace=admin is not None)
         except OSError as exc:
             fail_with(exc, as_json=as_json)
     if admin is None:
@@ -109,10 +114,11 @@ def init(
     password = read_password_stdin() if admin_password_stdin else None
     admin = _set_up(conf, password, as_json)
     if admin is None:
-        fail(
+        fail_code(
+            "already_initialised",
             f"{conf.home} is already initialised (database "
             f"{mask_url(conf.effective_database_url)}): nothing to do",
-            as_json=as_json,
+            as_json,
         )
     password_file = admin.pop("password_file")
     if password is not None:
