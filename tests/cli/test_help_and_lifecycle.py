@@ -95,6 +95,9 @@ def test_enable_delete_and_disabled_status(tmp_path: Path) -> None:
     assert events[:3] == ["user.deleted", "user.disabled", "user.enabled"]
     revoked = ajson(*h, "audit", "list", "--event", "key.revoked")["events"]
     assert {e["credential_id"] for e in revoked} == {key["id"], pair["id"]}
+    # the deleted user's key is gone, its history is not
+    history = ajson(*h, "audit", "list", "--key", key["id"])["events"]
+    assert [e["event"] for e in history] == ["key.revoked", "key.created"]
 
 
 def test_audit_list_filters_and_tail(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -75,7 +76,14 @@ async def _query(
         if found is None:
             raise NotFound("no such user")
         user_id = found.id
-    key_id = await resolve_key_id(rt, key) if key is not None else None
+    key_id = None
+    if key is not None:
+        try:
+            key_id = await resolve_key_id(rt, key)
+        except NotFound:
+            if not re.fullmatch(r"[0-9a-f]{32}", key):
+                raise
+            key_id = key  # a full id whose key is gone (its owner was deleted)
     return AuditQuery(limit=limit, user_id=user_id, credential_id=key_id, event=event, since=since)
 
 
