@@ -161,6 +161,12 @@ async def test_http_keys_show_disabled_and_delete_revokes(
     removal = await delete_user(runtime, LOCAL_ADMIN, "dora")
     assert removal.keys_revoked == 1
     assert (await client.get("/v1/whoami", headers=dora_h)).status_code == 401
+    for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
+        far = await client.get("/v1/audit", params={"since": edge}, headers=admin)
+        assert far.status_code == 200, far.text
+    recent = {"event": "key.*", "since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    keys_audit = (await client.get("/v1/audit", params=recent, headers=admin)).json()
+    assert {e["event"] for e in keys_audit["events"]} == {"key.created", "key.revoked"}
     audit = (await client.get("/v1/audit", params={"event": "user.*"}, headers=admin)).json()
     assert [e["event"] for e in audit["events"]][:3] == [
         "user.deleted",

@@ -54,13 +54,23 @@ class AuditQuery:
             else:
                 stmt = stmt.where(AuditEvent.event == self.event)
         if self.since is not None:
-            since = self.since if self.since.tzinfo else self.since.replace(tzinfo=UTC)
-            stmt = stmt.where(AuditEvent.at >= since.astimezone(UTC))
+            stmt = stmt.where(AuditEvent.at >= _utc(self.since))
         if self.before_id is not None:
             stmt = stmt.where(AuditEvent.id < self.before_id)
         if self.after_id is not None:
             stmt = stmt.where(AuditEvent.id > self.after_id)
         return stmt
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC (naive: taken as UTC); clamped at the ends of the calendar."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00
+        edge = datetime.min if moment.year < 5000 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 async def find_events(db: Database, query: AuditQuery) -> list[AuditEvent]:
