@@ -65,3 +65,23 @@ def test_clients_by_prefix(tmp_path: Path) -> None:
     ambiguous = one_line_error(authgate(*h, "clients", "delete", "agc_", ok=False))
     assert "matches 2 clients" in ambiguous
     assert ajson(*h, "clients", "delete", b["client_id"][:14])["status"] == "deleted"
+
+
+def test_public_keys_by_prefix(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    h = _home(tmp_path)
+    pem = tmp_path / "ed.pub"
+    pem.write_bytes(
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    add = ("public-keys", "add", "--user", "admin", "--algorithm", "ed25519", "--key-id", "e1")
+    added = ajson(*h, *add, str(pem))
+    assert added["id"] not in authgate(*h, "public-keys", "list").stdout
+    revoked = ajson(*h, "public-keys", "revoke", added["id"][:8])
+    assert revoked["id"] == added["id"] and revoked["status"] == "revoked"
+    missing = json_error(authgate(*h, "certs", "revoke", "00000000", "--json", ok=False))
+    assert missing == {"error": "not_found", "error_description": "no such certificate"}

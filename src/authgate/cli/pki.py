@@ -11,6 +11,7 @@ import typer
 from authgate.accounts.pki import PkiService
 from authgate.cli.common import JsonOpt
 from authgate.cli.common import run as _run
+from authgate.cli.ids import match_id
 from authgate.cli.output import emit, fail, table
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_pki import PUBLIC_KEY_ALGORITHMS
@@ -24,7 +25,9 @@ public_keys_app = typer.Typer(
 )
 
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="PEM (or DER) file to register.")]
-IdArg = Annotated[str, typer.Argument(metavar="ID")]
+IdArg = Annotated[
+    str, typer.Argument(metavar="ID", help="The id or a unique prefix of it (as listed).")
+]
 _MAX_FILE = 64 * 1024
 
 
@@ -83,13 +86,20 @@ def certs_list(
         emit({"certificates": rows}, as_json=True)
     else:
         cols = ["id", "name", "user", "subject", "status", "not_after", "thumbprint_sha256"]
-        table(rows, cols, "Certificates")
+        table(rows, cols, "Certificates", id_columns=("id",))
 
 
 @certs_app.command("revoke")
 def certs_revoke(cert_id: IdArg, as_json: JsonOpt = False) -> None:
     """Revoke a client certificate: it stops authenticating at once on this host."""
-    view = _run(as_json, lambda rt: _service(rt).revoke_certificate(LOCAL_ADMIN, cert_id))
+
+    async def work(rt: Runtime) -> Any:
+        service = _service(rt)
+        listed = await service.list_certificates(LOCAL_ADMIN)
+        full = match_id(cert_id, ((c.id, ()) for c in listed), "certificate")
+        return await service.revoke_certificate(LOCAL_ADMIN, full)
+
+    view = _run(as_json, work)
     emit(view.as_json(), as_json=as_json, text=f"Revoked certificate {view.id} ({view.subject})")
 
 
@@ -142,11 +152,19 @@ def public_keys_list(
     if as_json:
         emit({"public_keys": rows}, as_json=True)
     else:
-        table(rows, ["id", "key_id", "algorithm", "name", "user", "status"], "Public keys")
+        cols = ["id", "key_id", "algorithm", "name", "user", "status"]
+        table(rows, cols, "Public keys", id_columns=("id",))
 
 
 @public_keys_app.command("revoke")
 def public_keys_revoke(key_id: IdArg, as_json: JsonOpt = False) -> None:
     """Revoke a public key (by its ID, as listed)."""
-    view = _run(as_json, lambda rt: _service(rt).revoke_public_key(LOCAL_ADMIN, key_id))
+
+    async def work(rt: Runtime) -> Any:
+        service = _service(rt)
+        listed = await service.list_public_keys(LOCAL_ADMIN)
+        full = match_id(key_id, ((k.id, ()) for k in listed), "public key")
+        return await service.revoke_public_key(LOCAL_ADMIN, full)
+
+    view = _run(as_json, work)
     emit(view.as_json(), as_json=as_json, text=f"Revoked public key {view.key_id} ({view.id})")
