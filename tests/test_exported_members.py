@@ -20,12 +20,15 @@ def test_exported_members_are_exactly_these() -> None:
         "PayloadTooLarge",
         "RateLimited",
         "RequestView",
+        "Runtime",
+        "RuntimeMiddleware",
         "SchemeChain",
         "Settings",
         "SignatureMismatch",
         "Unauthorized",
         "__version__",
         "get_identity",
+        "get_runtime",
     }
     for name in authgate.__all__:
         assert hasattr(authgate, name), name

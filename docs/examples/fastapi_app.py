@@ -1,20 +1,19 @@
 """A FastAPI app protected by authgate: the middleware authenticates, ``require`` authorizes.
 
-Run it::
+Run it (port 8080: ``authgate serve`` itself listens on 8000)::
 
-    uvicorn --app-dir docs/examples fastapi_app:app
+    uvicorn --app-dir docs/examples --port 8080 fastapi_app:app
 
-    curl -i localhost:8000/hello                                      # 200, anonymous
-    curl -i localhost:8000/reports                                    # 401 + challenges
-    curl -i -H 'X-API-Key: demo-reader-key' localhost:8000/reports    # 200
-    curl -i -H 'X-API-Key: demo-reader-key' -X POST localhost:8000/reports   # 403
-    curl -i -u ada:ada-demo-password-1729 localhost:8000/admin/stats   # 200
+    curl -i localhost:8080/hello                                      # 200, anonymous
+    curl -i localhost:8080/reports                                    # 401 + challenges
+    curl -i -H 'X-API-Key: demo-reader-key' localhost:8080/reports    # 200
+    curl -i -H 'X-API-Key: demo-reader-key' -X POST localhost:8080/reports   # 403
+    curl -i -u ada:ada-demo-password-1729 localhost:8080/admin/stats   # 200
 
 The credentials live in :class:`InMemoryResolver`, a stand-in so the example runs on its
-own. In production swap in authgate's ``StoreResolver`` from a ``Runtime``
-(``runtime = await Runtime.open(Settings())`` → ``runtime.resolver``, or simply
-``runtime.chain``), which looks keys and users up in authgate's database, caches them
-and sees revocations at once.
+own. In production use authgate's store: ``RuntimeMiddleware`` opens a ``Runtime`` with
+the app and authenticates with it (``docs/examples/runtime_app.py``); its resolver looks
+keys and users up in authgate's database, caches them and sees revocations at once.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def _digest(key: str) -> str:
 class InMemoryResolver:
     """A :class:`~authgate.CredentialResolver` over dicts — for this example only.
 
-    Swap in ``StoreResolver`` from an authgate ``Runtime`` in production.
+    In production authgate's store does this (``authgate.RuntimeMiddleware``).
     """
 
     def __init__(self) -> None:
@@ -104,7 +103,7 @@ def demo_resolver() -> InMemoryResolver:
 
 
 def create_app(resolver: CredentialResolver | None = None) -> FastAPI:
-    """The example API; pass authgate's ``StoreResolver`` to use real credentials."""
+    """The example API over ``resolver`` (by default the demo credentials)."""
     resolver = resolver or demo_resolver()
     chain = SchemeChain([ApiKeyAuthenticator(resolver), BasicAuthenticator(resolver)])
     app = FastAPI(title="Reports API", summary="An example API protected by authgate")
@@ -163,3 +162,8 @@ def create_app(resolver: CredentialResolver | None = None) -> FastAPI:
 
 
 app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=8080)

@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     credential_cache_size: int = Field(default=100_000, ge=0)
     """Most verified credentials held in the local cache."""
 
+    change_poll_interval: float = Field(default=0.25, gt=0, le=1.0)
+    """Seconds between a server's reads of the revocation feed (the ``changes`` table):
+    a key revoked, a user disabled, a client deleted or a token revoked by any process
+    (the CLI, another server) is enforced here within about this long; with Redis, at
+    once. At most 1 s, the guarantee docs/security.md states."""
+
     last_used_flush_interval: float = Field(default=30.0, gt=0)
     """Seconds between batched writes of credentials' ``last_used_at``."""
 

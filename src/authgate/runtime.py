@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from authgate.accounts.keys import KeyService
 from authgate.accounts.pki import PkiResolver, PkiService
@@ -15,6 +17,8 @@ from authgate.accounts.resolver import SigV4Credentials, StoreResolver, UsageRec
 from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
+from authgate.cache.change_feed import ChangeFeed
+from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
@@ -44,6 +48,8 @@ from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.scopes import ADMIN_SCOPE
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
+from authgate.tokens.changes import ChangeLog
+from authgate.tokens.changes import purge as purge_changes
 from authgate.tokens.services import TokenConfig, TokenServices
 
 if TYPE_CHECKING:
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
 
     from authgate.cache.redis_bus import Kind, RedisInvalidationBus
 
-__all__ = ["LOCAL_ADMIN", "Runtime", "build_schemes"]
+__all__ = ["LOCAL_ADMIN", "Runtime", "RuntimeOpening", "build_schemes"]
 
 log = logging.getLogger("authgate")
 
@@ -156,6 +162,29 @@ def token_config(settings: Settings) -> TokenConfig:
     )
 
 
+async def _change_feed(
+    settings: Settings,
+    db: Database,
+    tokens: TokenServices,
+    resolver: StoreResolver,
+    bus: RedisInvalidationBus | None,
+) -> ChangeFeed:
+    """The revocation feed, loaded: this process applies its own changes at once, wakes
+    the other servers over Redis, and follows everyone's changes (docs/security.md)."""
+    apply = revocation_handler(
+        tokens.holders,
+        tokens.revocation,
+        credential_changed=resolver.invalidate_credential,
+        principal_changed=resolver.invalidate_principal,
+    )
+    tokens.changes.on_committed.append(apply)
+    if bus is not None:
+        tokens.changes.on_committed.append(lambda _change: bus.notify("change", ""))
+    feed = ChangeFeed(db, apply, interval=settings.change_poll_interval)
+    await feed.load()
+    return feed
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -177,10 +206,23 @@ class Runtime:
     password_login: PasswordLogin
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
+    feed: ChangeFeed | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _started: set[str] = field(default_factory=set)
 
     @classmethod
-    async def open(cls, settings: Settings, *, batched_audit: bool = True) -> Runtime:
+    def open(cls, settings: Settings, *, batched_audit: bool = True) -> RuntimeOpening:
+        """Open the store: ``runtime = await Runtime.open(settings)`` (then ``await
+        runtime.close()``) or ``async with Runtime.open(settings) as runtime:``.
+
+        Creates the data directory if needed, migrates the database, wires the services
+        and starts the audit writer and the ``last_used_at`` flusher (:meth:`start_writers`);
+        :meth:`close` flushes both.
+        """
+        return RuntimeOpening(cls, settings, batched_audit)
+
+    @classmethod
+    async def _open(cls, settings: Settings, *, batched_audit: bool = True) -> Runtime:
         """Create the data directory if needed, migrate the database, wire the services."""
         ensure_home(settings.home)
         secrets = load_secrets(settings.home)
@@ -239,7 +281,10 @@ class Runtime:
             if bus is not None:
                 bus.notify("credential", credential_id)
 
-        users = UserService(db, hasher, audit, on_principal_changed=principal_changed)
+        changes = ChangeLog()  # the revocation log (authgate.tokens.changes)
+        users = UserService(
+            db, hasher, audit, on_principal_changed=principal_changed, changes=changes
+        )
         keys = KeyService(
             db,
             secrets.digester,
@@ -250,6 +295,7 @@ class Runtime:
             if settings.key_max_lifetime
             else None,
             on_credential_changed=credential_changed,
+            changes=changes,
         )
         pki_resolver = PkiResolver(
             db, ttl=settings.credential_cache_ttl, max_entries=settings.credential_cache_size
@@ -269,12 +315,15 @@ class Runtime:
             master_keys=secrets.master_keys,
             resolver=resolver,
             redis=redis,
+            changes=changes,
         )
         login_sessions = LoginSessions(db, secrets.digester)
 
         async def user_disabled(user_id: str) -> None:
             await tokens.refresh.revoke_user(user_id)  # their tokens die with the user
             await login_sessions.revoke_user(user_id)  # and their browser sessions
+            for client_id in await clients.owned_by(user_id):  # and their clients' families
+                await tokens.refresh.revoke_client(client_id)
 
         keys.after_revoke = tokens.refresh.revoke_credential  # its tokens die with the key
         users.after_disable = user_disabled
@@ -303,8 +352,15 @@ class Runtime:
         )
         resolver.on_invalidate(client_cache.clear)  # a remote change may concern a client
         clients = ClientService(
-            db, secrets.digester, users, audit, cache=client_cache, on_changed=credential_changed
+            db,
+            secrets.digester,
+            users,
+            audit,
+            cache=client_cache,
+            on_changed=credential_changed,
+            changes=changes,
         )
+        feed = await _change_feed(settings, db, tokens, resolver, bus)
         oauth = OAuthServer(
             clients,
             tokens,
@@ -352,10 +408,15 @@ class Runtime:
             password_login,
             redis,
             bus,
+            feed,
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:
         """Another instance changed a credential or principal: drop what we cached of it."""
+        if self.feed is not None:
+            self.feed.wake()  # read the revocation log now
+        if kind == "change":
+            return
         if kind == "credential":
             self.resolver.invalidate_credential(ident)
         elif kind == "principal":
@@ -363,16 +424,31 @@ class Runtime:
         else:  # "all": after a reconnect we may have missed messages
             self.resolver.invalidate_all()
 
-    def start_background(self) -> None:
-        """Start the batch writers and the invalidation listener (server only)."""
+    def _start(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if name not in self._started:  # every start is idempotent
+            self._started.add(name)
+            self._tasks.append(asyncio.create_task(work(), name=name))
+
+    def start_writers(self) -> None:
+        """Start the audit writer, the ``last_used_at`` flusher and the change feed (idempotent).
+
+        :meth:`open` calls it: without them audit events and last-used times would only
+        be queued. :meth:`close` stops them and writes what they hold.
+        """
         if isinstance(self.audit, BatchedAuditSink):
             self.audit.start()
+        self._start("authgate-last-used", self._flush_usage)
+        if self.feed is not None:  # changes made by other processes (CLI, instances)
+            feed = self.feed
+            self._start("authgate-changes", feed.run)
+
+    def start_background(self) -> None:
+        """Also start the invalidation listener and the hourly purge (idempotent; server)."""
+        self.start_writers()
         if self.bus is not None:
-            self._tasks.append(
-                asyncio.create_task(self.bus.run(self._on_remote_change), name="authgate-bus")
-            )
-        self._tasks.append(asyncio.create_task(self._flush_usage(), name="authgate-last-used"))
-        self._tasks.append(asyncio.create_task(self._purge(), name="authgate-purge"))
+            bus = self.bus
+            self._start("authgate-bus", lambda: bus.run(self._on_remote_change))
+        self._start("authgate-purge", self._purge)
 
     async def _purge(self) -> None:
         """Delete expired authorization codes, login sessions and device codes, hourly."""
@@ -380,6 +456,8 @@ class Runtime:
             try:
                 await self.oauth.purge_expired()
                 await self.login_sessions.purge_expired()
+                await purge_changes(self.db, now=time.time())
+                self.tokens.holders.prune()
             except Exception:  # keep going: the next round catches up
                 log.exception("purging expired OAuth rows failed")
             await asyncio.sleep(3600)
@@ -398,6 +476,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._started.clear()
         with contextlib.suppress(Exception):
             await self.usage.flush()
         for scheme in self.chain.schemes:
@@ -410,3 +489,35 @@ class Runtime:
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()
+
+
+class RuntimeOpening:
+    """What :meth:`Runtime.open` returns: await it, or use it as ``async with``."""
+
+    def __init__(self, cls: type[Runtime], settings: Settings, batched_audit: bool) -> None:
+        self._cls = cls
+        self._settings = settings
+        self._batched_audit = batched_audit
+        self._runtime: Runtime | None = None
+
+    async def _open(self) -> Runtime:
+        runtime = await self._cls._open(self._settings, batched_audit=self._batched_audit)
+        runtime.start_writers()
+        return runtime
+
+    def __await__(self) -> Generator[Any, None, Runtime]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> Runtime:
+        self._runtime = await self._open()
+        return self._runtime
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runtime is not None:
+            runtime, self._runtime = self._runtime, None
+            await runtime.close()

@@ -1,7 +1,7 @@
 """The scopes authgate itself gives meaning to, and a user's effective scopes.
 
-Two scopes are reserved (DESIGN.md invariant "A credential never yields one with more
-power ..."):
+Two scopes are reserved (docs/security.md, Scopes and admin power: a credential never
+yields one with more power than itself):
 
 - :data:`ADMIN_SCOPE` (``authgate:admin``): admin power. A caller acts as admin only
   when its role is ``admin`` *and* the credential it used carries this scope; a password

@@ -125,3 +125,26 @@ def test_certificate_refusals() -> None:
 def test_not_yet_valid_certificate_may_be_registered() -> None:
     later = issue(CA, "later", not_before=NOW + dt.timedelta(days=1))
     assert certificate_facts(later.cert_pem, now=NOW).not_before > NOW
+
+
+def test_only_rsa_ec_and_eddsa_certificate_keys_are_accepted() -> None:
+    """An allow-list: DSA (deprecated) and key-agreement keys are refused by name."""
+    import warnings
+
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    from authgate.crypto.certificates import weak_key_reason
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography deprecates DSA
+        from cryptography.hazmat.primitives.asymmetric import dsa
+
+        dsa_key = dsa.generate_private_key(key_size=2048).public_key()
+        assert (
+            weak_key_reason(dsa_key) == "DSAPublicKey keys are not accepted (use RSA, EC or EdDSA)"
+        )
+    assert "not accepted" in (
+        weak_key_reason(x25519.X25519PrivateKey.generate().public_key()) or ""
+    )
+    for good in (ED, P256, RSA2048):
+        assert weak_key_reason(good.public_key()) is None

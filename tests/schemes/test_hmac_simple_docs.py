@@ -139,13 +139,13 @@ async def test_shell_example_runs_and_verifies(server: tuple[str, list[RequestVi
 def test_canonical_string_example_matches_the_implementation() -> None:
     text = DOC.read_text()
     section = text[text.index("## Canonical string") : text.index("## Responses")]
-    printed = re.findall(r"```\n(.*?)\n```", section, re.S)[0]
+    printed = re.findall(r"```text\n(.*?)\n```", section, re.S)[0]
     view = RequestView(
         method="POST",
         scheme="http",
         authority="127.0.0.1:8000",
-        path="/v1/orders",
-        query="sort=asc&limit=10",
+        path="/v1/keys",
+        query="",
         headers=Headers(
             [
                 ("host", "127.0.0.1:8000"),
@@ -153,6 +153,6 @@ def test_canonical_string_example_matches_the_implementation() -> None:
                 ("x-authgate-nonce", "5f2b8c0e9d4a7b61c3e8f0a2d4b6c8e0"),
             ]
         ),
-        body=b'{"item": "widget", "qty": 3}',
+        body=b'{"name": "signed", "scopes": ["read"]}',
     )
     assert canonical_string(view, ["host", "x-authgate-date", "x-authgate-nonce"]) == printed

@@ -37,6 +37,7 @@ from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
 from authgate.timefmt import iso_utc
+from authgate.tokens.changes import ChangeLog
 
 __all__ = ["KEY_TYPES", "SESSION_TOKEN_PREFIX", "IssuedKey", "KeyService", "KeyView"]
 
@@ -154,8 +155,10 @@ class KeyService:
         *,
         max_lifetime: timedelta | None = None,
         on_credential_changed: Callable[[str], None] = lambda _id: None,
+        changes: ChangeLog | None = None,
     ) -> None:
         self._db = db
+        self.changes = changes if changes is not None else ChangeLog()
         self._digester = digester
         self._ring = master_keys
         self._users = users
@@ -263,7 +266,9 @@ class KeyService:
                     .where(Credential.id == cred.id, Credential.revoked_at.is_(None))
                     .values(revoked_at=cred.revoked_at)
                 )
+                change = self.changes.stage(s, "credential", cred.id)
             self._changed(cred.id)
+            self.changes.committed(change)
             view = KeyView.of(cred, user_name)
             await self._audit.emit(self._record("key.revoked", actor, view, client_ip))
         # Also when already revoked: if denying its tokens failed last time (shared
@@ -309,10 +314,15 @@ class KeyService:
             s.add(new)
             if grace == timedelta(0):
                 values: dict[str, Any] = {"revoked_at": now}
+                ends = now
             else:
-                values = {"expires_at": min(old.expires_at, old_end) if old.expires_at else old_end}
+                ends = min(old.expires_at, old_end) if old.expires_at else old_end
+                values = {"expires_at": ends}
             await s.execute(update(Credential).where(Credential.id == old.id).values(**values))
+            # its access tokens stop when the old key does, whatever their exp
+            change = self.changes.stage(s, "credential", old.id, ends.timestamp())
         self._changed(old.id)
+        self.changes.committed(change)
         view = KeyView.of(new, user_name)
         record = self._record("key.rotated", actor, view, client_ip)
         record.detail.update(rotated_from=old.id, grace_seconds=int(grace.total_seconds()))

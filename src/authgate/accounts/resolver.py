@@ -7,7 +7,7 @@ Unknown keys are remembered in a bounded negative cache, so garbage cannot reach
 database twice.
 
 A password is never enough on its own for an account with a confirmed second factor
-(DESIGN.md): :meth:`StoreResolver.check_password` reports the factor with the match (read
+(docs/security.md): :meth:`StoreResolver.check_password` reports the factor with the match (read
 in the same query as the user, cached with it, dropped when a factor is confirmed or
 removed), and :meth:`StoreResolver.resolve_password` — the password-alone path of the
 schemes — refuses such an account with

@@ -26,7 +26,9 @@ from authgate.identity import Identity
 from authgate.scopes import ADMIN_SCOPE, user_scopes
 from authgate.store.db import Database
 from authgate.store.models import User
+from authgate.store.models_oauth import OAuthClientRecord
 from authgate.timefmt import iso_utc
+from authgate.tokens.changes import ChangeLog
 
 __all__ = [
     "ADMIN_SCOPE",
@@ -197,8 +199,10 @@ class UserService:
         hasher: PasswordHasher,
         audit: AuditSink,
         on_principal_changed: Callable[[str], None] = lambda _id: None,
+        changes: ChangeLog | None = None,
     ) -> None:
         self._db = db
+        self.changes = changes if changes is not None else ChangeLog()
         self._hasher = hasher
         self._audit = audit
         self._changed = on_principal_changed
@@ -278,7 +282,16 @@ class UserService:
                 .where(User.id == user.id)
                 .values(disabled=True, generation=User.generation + 1)
             )
+            # every token naming the user, and every token of the clients they own, stops
+            staged = [self.changes.stage(s, "user", user.id)]
+            owned = await s.scalars(
+                select(OAuthClientRecord.client_id).where(
+                    OAuthClientRecord.user_id == user.id, OAuthClientRecord.revoked_at.is_(None)
+                )
+            )
+            staged += [self.changes.stage(s, "client", c) for c in owned.all()]
         self._changed(user.id)
+        self.changes.committed(*staged)
         await self._record("user.disabled", actor, user.id, client_ip, {"name": name})
         if self.after_disable is not None:
             await self.after_disable(user.id)  # e.g. revoke the tokens issued to the user

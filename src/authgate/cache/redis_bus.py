@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CHANNEL", "InvalidationHandler", "Kind", "RedisInvalidationBus"]
 
-Kind = Literal["credential", "principal", "all"]
+# "change": a row was appended to the revocation log; read it now (authgate.cache.change_feed)
+Kind = Literal["credential", "principal", "all", "change"]
 InvalidationHandler = Callable[[Kind, str], Awaitable[None] | None]
 
 DEFAULT_CHANNEL = "authgate:invalidate"

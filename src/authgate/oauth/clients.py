@@ -5,7 +5,7 @@ metadata names), RFC 9700 §2.5 (client authentication). ``client_id`` is public
 random; a confidential client's secret (``acs_`` prefix, ~178 random bits, CRC32
 checksum, see :mod:`authgate.crypto.keys`) is returned once and stored as an HMAC-SHA256
 digest only: never bcrypt, because a slow hash of a random secret buys nothing and costs
-the token endpoint its throughput (DESIGN.md "High-entropy secrets").
+the token endpoint its throughput (docs/oauth.md, Clients).
 
 Ownership follows :class:`~authgate.accounts.keys.KeyService`: a member manages only
 their own clients (another user's client answers 404), an admin manages all; a client
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from authgate.accounts.users import UserService, check_grant, find_owner, granted_scopes, is_admin
 from authgate.accounts.validation import normalize_scopes, validate_key_name
@@ -43,6 +43,7 @@ from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_oauth import OAuthClientRecord
 from authgate.timefmt import iso_utc
+from authgate.tokens.changes import ChangeLog
 
 __all__ = [
     "CLIENT_ID_PREFIX",
@@ -162,8 +163,10 @@ class ClientService:
         *,
         cache: ClientCache | None = None,
         on_changed: Callable[[str], None] = lambda _client_id: None,
+        changes: ChangeLog | None = None,
     ) -> None:
         self._db = db
+        self.changes = changes if changes is not None else ChangeLog()
         self._digester = digester
         self._users = users
         self._audit = audit
@@ -183,9 +186,13 @@ class ClientService:
             return hit
         async with self._db.session() as s:
             row = await s.scalar(
-                select(OAuthClientRecord).where(
+                select(OAuthClientRecord)
+                .outerjoin(User, User.id == OAuthClientRecord.user_id)
+                .where(
                     OAuthClientRecord.client_id == client_id,
                     OAuthClientRecord.revoked_at.is_(None),
+                    # a disabled owner's clients get no tokens
+                    or_(OAuthClientRecord.user_id.is_(None), User.disabled.is_(False)),
                 )
             )
         if row is None:
@@ -232,7 +239,8 @@ class ClientService:
             check_grant(actor, normalize_scopes(scopes))
             wanted = normalize_scopes(scopes)
         else:
-            # Rule of DESIGN.md: within the owner's and the creating credential's scopes;
+            # The scope rule (docs/security.md, Scopes and admin power): within the owner's
+            # and the creating credential's scopes;
             # by default the same, minus the reserved authgate:* scopes, which a client
             # carries only when they are named. A client without scopes is a sign-in
             # client (openid, profile only), never an unrestricted one.
@@ -331,10 +339,22 @@ class ClientService:
                 raise NotFound("no such client")
             fresh.revoked_at = datetime.now(UTC)
             row = fresh
+            change = self.changes.stage(s, "client", row.client_id)  # its tokens stop too
         self._drop(row.client_id)
+        self.changes.committed(change)
         view = ClientView.of(row, user_name)
         await self._audit.emit(self._record("client.deleted", actor, view, client_ip))
         return view
+
+    async def owned_by(self, user_id: str) -> list[str]:
+        """The ``client_id`` of every active client ``user_id`` owns."""
+        async with self._db.session() as s:
+            rows = await s.scalars(
+                select(OAuthClientRecord.client_id).where(
+                    OAuthClientRecord.user_id == user_id, OAuthClientRecord.revoked_at.is_(None)
+                )
+            )
+            return list(rows.all())
 
     def _drop(self, client_id: str) -> None:
         self.cache.invalidate(client_id)

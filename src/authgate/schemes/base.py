@@ -154,7 +154,7 @@ class CredentialResolver(Protocol):
 
         Raises:
             SecondFactorRequired: the password matches, but the user has a second factor,
-                so the password alone must not authenticate them (DESIGN.md).
+                so the password alone must not authenticate them (docs/security.md).
         """
 
 

@@ -4,7 +4,7 @@ The user-id and password are UTF-8 (RFC 7617 §2.1, ``charset="UTF-8"``). Bad ba
 missing colon and invalid UTF-8 are all the scheme's uniform 401; an oversized header is
 refused (413) by the middleware before it gets here, so no huge value reaches argon2.
 
-A user with a confirmed second factor cannot log in with ``user:password`` (DESIGN.md:
+A user with a confirmed second factor cannot log in with ``user:password`` (docs/security.md:
 the password alone is never enough): once the password has verified — never before, so
 a wrong password stays the uniform 401 and the answer reveals no enrolment — the answer
 is a 401 whose challenge carries ``error="insufficient_user_authentication"`` (RFC 9470

@@ -7,8 +7,9 @@ refresh family, are refused until they expire).
 :class:`OwnTokenAuthenticator` wraps a :class:`~authgate.schemes.bearer.BearerJWTAuthenticator`
 that trusts authgate's issuer (with a :class:`~authgate.tokens.signing_store.LocalKeySource`)
 and any external issuers. For tokens whose ``iss`` is authgate's own it adds two steps
-after the signature and claims checks: the ``jti`` deny-list (on every request, never
-cached) and the mapping to the caller the token was issued for
+after the signature and claims checks: the ``jti`` deny-list and the holder deny-list
+(key pair, user, client: :mod:`authgate.tokens.holders`), on every request, never
+cached, and the mapping to the caller the token was issued for
 (:func:`~authgate.tokens.access.identity_from_access_token`). Any token with a
 ``cnf`` claim (RFC 8705 §3.1, certificate-bound) is accepted only when the request
 presents the certificate whose ``x5t#S256`` it names — never without a certificate,
@@ -27,6 +28,7 @@ from authgate.schemes.bearer import BearerJWTAuthenticator
 from authgate.schemes.mtls import ClientCertificates
 from authgate.tokens.access import identity_from_access_token
 from authgate.tokens.claims import CHALLENGE, invalid_token
+from authgate.tokens.holders import HolderDenyList
 from authgate.tokens.revocation import RevocationList
 
 __all__ = ["OwnTokenAuthenticator"]
@@ -41,6 +43,8 @@ class OwnTokenAuthenticator:
         revocation: the ``jti`` deny-list.
         certificates: reads the request's client certificate (certificate-bound tokens);
             None refuses every bound token.
+        holders: key pairs, users and clients whose tokens are refused
+            (:mod:`authgate.tokens.holders`).
     """
 
     name = "bearer"
@@ -57,6 +61,7 @@ class OwnTokenAuthenticator:
         issuer: str,
         revocation: RevocationList,
         certificates: ClientCertificates | None = None,
+        holders: HolderDenyList | None = None,
     ) -> None:
         if issuer not in inner.verifier.issuers:
             raise ValueError(f"the bearer authenticator does not trust {issuer!r}")
@@ -64,6 +69,7 @@ class OwnTokenAuthenticator:
         self.issuer = issuer
         self.revocation = revocation
         self.certificates = certificates
+        self.holders = holders if holders is not None else HolderDenyList()
 
     def is_present(self, request: RequestView) -> bool:
         """True when the request carries a JWT-shaped bearer token."""
@@ -84,6 +90,8 @@ class OwnTokenAuthenticator:
         jti = identity.claims.get("jti")
         if type(jti) is not str or await self.revocation.is_revoked(jti):
             raise invalid_token("revoked")
+        if self.holders.denies(identity.claims):
+            raise invalid_token("revoked holder")
         return identity_from_access_token(identity)
 
     def _check_binding(self, cnf: object, request: RequestView) -> None:

@@ -1,6 +1,6 @@
 """Browser state of the login and consent pages: cookies, CSRF tokens, bound requests.
 
-ASVS 5.0 V3/V7 and SECURITY.md: cookies are ``__Host-`` prefixed, ``Secure``,
+ASVS 5.0 V3/V7 (docs/oauth.md, The pages): cookies are ``__Host-`` prefixed, ``Secure``,
 ``HttpOnly`` and ``SameSite=Lax`` when the issuer is ``https`` (RFC 6265bis §4.1.3.2:
 ``__Host-`` needs ``Secure``, ``Path=/`` and no ``Domain``); on a plain-``http`` issuer
 (local development only) the prefix and ``Secure`` are dropped, since clients do not send

@@ -72,8 +72,9 @@ def management_guard(request: Request) -> None:
 
     A delegated token manages credentials, passwords and MFA only with the
     ``authgate:manage`` scope, which a client must ask for by name and the user must
-    approve on authgate's consent page, shown every time (DESIGN.md invariant). A token
-    of another issuer never passed that page, so it manages nothing, whatever it says.
+    approve on authgate's consent page, shown every time (docs/security.md, Scopes and
+    admin power). A token of another issuer never passed that page, so it manages
+    nothing, whatever it says.
 
     Raises:
         InsufficientScope: a delegated token without ``authgate:manage``, or any token

@@ -3,7 +3,7 @@
 Plain HTML without scripts, every value escaped (:func:`html.escape`). Every page is sent
 with the headers of :data:`PAGE_HEADERS`: a CSP without script or framing
 (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` against clickjacking, RFC 9700
-§4.16 and SECURITY.md), ``no-store``, ``nosniff`` and ``no-referrer`` (so codes and
+§4.16; docs/oauth.md, The pages), ``no-store``, ``nosniff`` and ``no-referrer`` (so codes and
 ``state`` never leak through ``Referer``), plus HSTS on ``https``.
 """
 

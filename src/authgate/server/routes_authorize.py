@@ -6,8 +6,8 @@ OIDC Core §3.1.2.1 (GET and POST), §3.1.2.3–§3.1.2.4 (authenticate, then co
 RFC 9700 §4.11 (no open redirector: errors about the client or redirect URI are shown,
 never redirected; the login form returns only to authgate's own pages) and §4.12
 (credential POSTs answer ``303 See Other``, never ``307``, so the browser does not re-POST
-the password to the client); SECURITY.md (``frame-ancestors 'none'``; ``state`` bound to
-the browser session). Browser state: :mod:`authgate.server.browser`.
+the password to the client); docs/oauth.md, The pages (``frame-ancestors 'none'``;
+``state`` bound to the browser session). Browser state: :mod:`authgate.server.browser`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``/v1/clients``: registered OAuth 2.0 clients (RFC 6749 §2; a member manages only their
-own). Shapes match ``authgate clients ...`` (DESIGN.md contract): creation and secret
+own). Shapes match ``authgate clients ...`` (docs/oauth.md, Clients): creation and secret
 rotation answer ``{"client_id", "client_secret" (confidential only), "grants",
 "redirect_uris", "scopes", ...}`` with ``Cache-Control: no-store``; the secret is never
 shown again."""

@@ -3,7 +3,7 @@
 A client has a public random ``client_id``; a confidential client's secret is stored only
 as a keyed digest (HMAC-SHA256 under the server's digest key, see
 :mod:`authgate.crypto.digest`): client secrets are high-entropy random strings, so a slow
-hash would add nothing but cost (DESIGN.md "High-entropy secrets"). ``private_key_jwt``
+hash would add nothing but cost (docs/oauth.md, Clients). ``private_key_jwt``
 clients (RFC 7523 §2.2) register a public JWK Set instead of a secret.
 """
 

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from authgate.crypto.digest import Digester
 from authgate.identity import Identity
 from authgate.tokens.claims import invalid_token
+from authgate.tokens.holders import HolderDenyList
 from authgate.tokens.issuers import IssuerConfig
 from authgate.tokens.jwks import KeySource
 from authgate.tokens.revocation import RevocationList
@@ -272,6 +273,8 @@ class AccessTokenVerifier:
         clock: returns the current time in seconds since the epoch.
         digester: keys the cache (default: a random key of this instance).
         cache_size: the most verified tokens remembered (0 disables the cache).
+        holders: key pairs, users and clients whose tokens are refused (asked on every
+            verification, cached or not).
     """
 
     _PURPOSE = "access-token-cache"
@@ -285,12 +288,14 @@ class AccessTokenVerifier:
         clock: Callable[[], float] = time.time,
         digester: Digester | None = None,
         cache_size: int = 10_000,
+        holders: HolderDenyList | None = None,
     ) -> None:
         if cache_size < 0:
             raise ValueError("cache_size must not be negative")
         self._verifier = TokenVerifier([issuer], clock=clock)
         self._keys = keys
         self.revocation = revocation
+        self.holders = holders if holders is not None else HolderDenyList(clock=clock)
         self._clock = clock
         self._leeway = float(issuer.leeway)
         self._digester = digester if digester is not None else Digester(secrets.token_bytes(32))
@@ -320,6 +325,8 @@ class AccessTokenVerifier:
             if entry is not None and await self._still_verified(key, entry):
                 if await self.revocation.is_revoked(entry.jti):
                     raise invalid_token("revoked")
+                if self.holders.denies(entry.identity.claims):
+                    raise invalid_token("revoked holder")
                 return entry.identity
         unverified = self._verifier.inspect(token)
         keys = await self._keys.get_keys(unverified.kid)
@@ -327,6 +334,8 @@ class AccessTokenVerifier:
         jti = str(identity.claims["jti"])
         if await self.revocation.is_revoked(jti):
             raise invalid_token("revoked")
+        if self.holders.denies(identity.claims):
+            raise invalid_token("revoked holder")
         mapped = identity_from_access_token(identity)
         if key is not None:
             self._remember(key, mapped, jti, unverified.kid, unverified.alg)

@@ -1,6 +1,6 @@
 """Key/secret exchange: a key pair buys an access token and a refresh token.
 
-The ``POST /auth`` contract (DESIGN.md): ``{"access_token", "token_type": "Bearer",
+The ``POST /auth`` contract (docs/tokens.md): ``{"access_token", "token_type": "Bearer",
 "expires_in", "refresh_token"}`` as in an RFC 6749 §5.1 token response; ``POST
 /auth/refresh`` rotates the refresh token (RFC 6749 §6, RFC 9700 §4.14.2). Both answer the
 uniform 401 for every failure of the credential (unknown key, wrong secret, revoked or

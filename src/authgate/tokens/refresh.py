@@ -33,6 +33,8 @@ from authgate.store.db import Database
 from authgate.store.models_tokens import RefreshTokenRecord
 from authgate.timefmt import utc_datetime
 from authgate.tokens.access import IssuedAccessToken
+from authgate.tokens.changes import Change
+from authgate.tokens.durable_revocation import DurableRevocationList
 from authgate.tokens.revocation import RevocationList
 
 __all__ = [
@@ -266,6 +268,10 @@ class RefreshTokenService:
         without grace), denying their access tokens too; returns how many were denied."""
         return await self._revoke_families(RefreshTokenRecord.credential_id == credential_id)
 
+    async def revoke_client(self, client_id: str) -> int:
+        """Revoke every family bound to an OAuth client (its owner was disabled)."""
+        return await self._revoke_families(RefreshTokenRecord.client_id == client_id)
+
     async def revoke_user(self, user_id: str) -> int:
         """Revoke every family of a user (call when the user is disabled), denying their
         access tokens too; returns how many were denied."""
@@ -292,6 +298,8 @@ class RefreshTokenService:
                 refresh tokens are revoked nonetheless).
         """
         now = self._clock()
+        durable = self.revocation if isinstance(self.revocation, DurableRevocationList) else None
+        staged: list[Change] = []
         async with self._db.session() as s, s.begin():
             await s.execute(
                 update(RefreshTokenRecord)
@@ -312,6 +320,15 @@ class RefreshTokenService:
                     )
                 )
             ).all()
+            if durable is not None:  # the access tokens are denied in the same transaction
+                for jti, expires_at in live:
+                    if jti is not None and expires_at is not None:
+                        change = await durable.stage(s, jti, expires_at.timestamp())
+                        if change is not None:
+                            staged.append(change)
+        if durable is not None:
+            await durable.applied(*staged)
+            return len(live)
         for jti, expires_at in live:
             if jti is not None and expires_at is not None:
                 await self.revocation.revoke(jti, expires_at.timestamp())

@@ -63,6 +63,10 @@ class MemoryRevocationList:
 
     async def revoke(self, jti: str, expires_at: float) -> None:
         """Deny ``jti`` until ``expires_at``; an already expired token needs no entry."""
+        self.add(jti, expires_at)
+
+    def add(self, jti: str, expires_at: float) -> None:
+        """:meth:`revoke` from synchronous code (the change feed)."""
         now = self._clock()
         if expires_at <= now:
             return

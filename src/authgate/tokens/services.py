@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx2
@@ -25,7 +25,10 @@ from authgate.schemes.mtls import ClientCertificates
 from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.store.db import Database
 from authgate.tokens.access import AccessTokenIssuer, AccessTokenVerifier
+from authgate.tokens.changes import ChangeLog
+from authgate.tokens.durable_revocation import DurableRevocationList
 from authgate.tokens.exchange import KeyPairExchange
+from authgate.tokens.holders import HolderDenyList
 from authgate.tokens.issuers import IssuerConfig
 from authgate.tokens.refresh import RefreshTokenService
 from authgate.tokens.revocation import MemoryRevocationList, RevocationList
@@ -88,6 +91,8 @@ class TokenServices:
     refresh: RefreshTokenService
     exchange: KeyPairExchange
     verifier: AccessTokenVerifier
+    holders: HolderDenyList = field(default_factory=HolderDenyList)
+    changes: ChangeLog = field(default_factory=ChangeLog)
 
     @classmethod
     async def open(
@@ -99,20 +104,25 @@ class TokenServices:
         master_keys: MasterKeyRing,
         resolver: CredentialResolver,
         redis: Redis | None = None,
+        changes: ChangeLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> TokenServices:
         """Build the services and load (creating if needed) the signing keys.
 
-        Call after the database is migrated; ``redis`` shares the deny-list between
-        instances (without it the deny-list is this instance's memory).
+        Call after the database is migrated. With ``changes`` the ``jti`` deny-list is
+        durable (database, rebuilt at start-up, shared through the change feed); without
+        it, ``redis`` shares it between instances, else it is this instance's memory.
         """
         revocation: RevocationList
-        if redis is not None:
+        if changes is not None:
+            revocation = DurableRevocationList(db, changes, clock=clock)
+        elif redis is not None:
             from authgate.cache.redis_revocation import RedisRevocationList  # the redis extra
 
             revocation = RedisRevocationList(redis, clock=clock)
         else:
             revocation = MemoryRevocationList(clock=clock)
+        holders = HolderDenyList(clock=clock)
         signing = SigningKeyService(
             db,
             master_keys,
@@ -142,9 +152,23 @@ class TokenServices:
         )
         exchange = KeyPairExchange(db, resolver, access, refresh, clock=clock)
         verifier = AccessTokenVerifier(
-            access.issuer_config(), LocalKeySource(signing), revocation, clock=clock
+            access.issuer_config(),
+            LocalKeySource(signing),
+            revocation,
+            clock=clock,
+            holders=holders,
         )
-        return cls(config, signing, access, revocation, refresh, exchange, verifier)
+        return cls(
+            config,
+            signing,
+            access,
+            revocation,
+            refresh,
+            exchange,
+            verifier,
+            holders,
+            changes if changes is not None else ChangeLog(clock=clock),
+        )
 
     def bearer_authenticator(
         self,
@@ -163,5 +187,9 @@ class TokenServices:
             key_sources={own.issuer: LocalKeySource(self.signing)},
         )
         return OwnTokenAuthenticator(
-            inner, issuer=own.issuer, revocation=self.revocation, certificates=certificates
+            inner,
+            issuer=own.issuer,
+            revocation=self.revocation,
+            certificates=certificates,
+            holders=self.holders,
         )

@@ -328,7 +328,7 @@ class PkiService:
         A registered key or certificate carries all of its owner's effective scopes
         (``authgate:admin`` included, for an admin), so only a credential holding all
         of them, or an admin credential, may register one: a narrowly scoped key must
-        not turn into a full-power credential (DESIGN.md, a credential never yields
+        not turn into a full-power credential (docs/security.md: a credential never yields
         one with more power than itself).
         """
         owner = await find_owner(self._db, actor, user)

@@ -1,0 +1,165 @@
+"""The revocation feed over the ``changes`` table, on SQLite and PostgreSQL.
+
+Issue 8 items 8 and 9: a change committed by another process is applied by the feed;
+a fresh process rebuilds its deny-lists from the tables; ids that commit out of order
+(PostgreSQL sequences) are not skipped; rows past their use are purged; the polling loop
+picks changes up within its interval and at once when woken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from tests.conftest import Accounts
+
+from authgate.cache.change_feed import GAP_TIMEOUT, ChangeFeed
+from authgate.config import Settings
+from authgate.runtime import LOCAL_ADMIN, Runtime
+from authgate.store.models_changes import ChangeRecord, RevokedTokenRecord
+from authgate.timefmt import utc_datetime
+from authgate.tokens.changes import Change, purge
+from authgate.tokens.holders import HOLDER_RETENTION
+
+
+@pytest.fixture
+async def other(settings: Settings) -> AsyncIterator[Runtime]:
+    """Another process on the same database (the CLI, a second server)."""
+    rt = await Runtime.open(settings, batched_audit=False)
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+async def test_changes_of_another_process_are_applied(
+    runtime: Runtime, other: Runtime, accounts: Accounts
+) -> None:
+    await accounts.user("ann")
+    pair = await accounts.key("ann", type="key-pair")
+    issued = await runtime.tokens.exchange.exchange(pair["key"], pair["secret"])
+    jti = issued.access.jti
+    assert runtime.feed is not None
+
+    await other.keys.revoke(LOCAL_ADMIN, pair["id"])
+    assert runtime.tokens.holders.denied_at(pair["id"]) is None  # not heard of yet
+    assert not await runtime.tokens.revocation.is_revoked(jti)
+
+    assert await runtime.feed.poll() >= 2  # the key pair, and the token of its family
+    assert runtime.tokens.holders.denied_at(pair["id"]) is not None
+    assert await runtime.tokens.revocation.is_revoked(jti)
+    assert await runtime.feed.poll() == 0  # nothing twice
+
+
+async def test_a_new_process_rebuilds_the_deny_lists(
+    settings: Settings, runtime: Runtime, accounts: Accounts
+) -> None:
+    await accounts.user("bea")
+    await accounts.user("cid")
+    pair = await accounts.key("bea", type="key-pair")
+    issued = await runtime.tokens.exchange.exchange(pair["key"], pair["secret"])
+    await runtime.tokens.revocation.revoke("a-jti", time.time() + 600)
+    await runtime.users.disable(LOCAL_ADMIN, "cid")
+    await runtime.keys.rotate(LOCAL_ADMIN, pair["id"], grace=timedelta(hours=1))
+
+    fresh = await Runtime.open(settings, batched_audit=False)
+    try:
+        assert await fresh.tokens.revocation.is_revoked("a-jti")
+        cid = await fresh.users.find("cid")
+        assert cid is not None and fresh.tokens.holders.denied_at(cid.id) is not None
+        ends = fresh.tokens.holders.denied_at(pair["id"])
+        assert ends is not None and ends > time.time() + 3500  # at the end of the grace
+        assert not await fresh.tokens.revocation.is_revoked(issued.access.jti)
+        assert fresh.feed is not None and await fresh.feed.poll() == 0  # all loaded
+    finally:
+        await fresh.close()
+
+
+async def _insert(runtime: Runtime, row_id: int, subject: str) -> None:
+    async with runtime.db.session() as s, s.begin():
+        s.add(ChangeRecord(id=row_id, kind="user", subject=subject, at=utc_datetime(time.time())))
+
+
+async def test_an_id_committed_late_is_not_skipped(runtime: Runtime) -> None:
+    seen: list[str] = []
+    now = [1000.0]
+    feed = ChangeFeed(runtime.db, lambda c: seen.append(c.subject), clock=lambda: now[0])
+    await feed.load()
+    base = feed.floor
+    await _insert(runtime, base + 2, "second")  # committed first
+    assert await feed.poll() == 1
+    assert feed.floor == base  # base + 1 may still commit
+    await _insert(runtime, base + 1, "first")
+    assert await feed.poll() == 1
+    assert seen == ["second", "first"] and feed.floor == base + 2
+
+    await _insert(runtime, base + 5, "after-a-rollback")  # 3 and 4 never commit
+    assert await feed.poll() == 1
+    assert feed.floor == base + 2
+    now[0] += GAP_TIMEOUT + 1
+    assert await feed.poll() == 0
+    assert feed.floor == base + 5  # the gap was given up on; nothing applied twice
+    assert seen.count("after-a-rollback") == 1
+
+
+async def test_purge_keeps_what_is_still_in_force(runtime: Runtime) -> None:
+    now = time.time()
+    old = utc_datetime(now - HOLDER_RETENTION - 60)
+    async with runtime.db.session() as s, s.begin():
+        s.add(ChangeRecord(kind="user", subject="long-ago", at=old))
+        s.add(ChangeRecord(kind="credential", subject="grace", at=utc_datetime(now + 3600)))
+        s.add(ChangeRecord(kind="user", subject="recent", at=utc_datetime(now)))
+        s.add(RevokedTokenRecord(jti="expired", expires_at=utc_datetime(now - 1)))
+        s.add(RevokedTokenRecord(jti="live", expires_at=utc_datetime(now + 600)))
+    assert await purge(runtime.db, now=now) == 2
+    async with runtime.db.session() as s:
+        subjects = set((await s.scalars(select(ChangeRecord.subject))).all())
+        jtis = set((await s.scalars(select(RevokedTokenRecord.jti))).all())
+    assert subjects == {"grace", "recent"} and jtis == {"live"}
+
+
+async def test_the_loop_applies_within_its_interval_and_at_once_when_woken(
+    runtime: Runtime, other: Runtime, accounts: Accounts
+) -> None:
+    applied: asyncio.Queue[Change] = asyncio.Queue()
+    slow = ChangeFeed(runtime.db, applied.put_nowait, interval=0.1)
+    await slow.load()
+    task = asyncio.create_task(slow.run())
+    try:
+        await accounts.user("dan")
+        await other.users.disable(LOCAL_ADMIN, "dan")
+        started = time.monotonic()
+        change = await asyncio.wait_for(applied.get(), 1.0)
+        assert change.kind == "user" and time.monotonic() - started < 0.5
+
+        slow.interval = 30.0
+        await asyncio.sleep(0.15)  # the loop now waits 30 s unless woken
+        await other.tokens.revocation.revoke("woken", time.time() + 60)
+        slow.wake()
+        change = await asyncio.wait_for(applied.get(), 1.0)
+        assert change.subject == "woken"
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_every_revoking_service_writes_its_change_in_the_same_transaction(
+    runtime: Runtime, accounts: Accounts
+) -> None:
+    async def count() -> int:
+        async with runtime.db.session() as s:
+            return int(await s.scalar(select(func.count()).select_from(ChangeRecord)) or 0)
+
+    await accounts.user("eve")
+    key = await accounts.key("eve")
+    client = await runtime.oauth.clients.create(LOCAL_ADMIN, "svc", grants=["client_credentials"])
+    before = await count()
+    await runtime.keys.revoke(LOCAL_ADMIN, key["id"])
+    await runtime.oauth.clients.delete(LOCAL_ADMIN, client.view.client_id)
+    await runtime.users.disable(LOCAL_ADMIN, "eve")
+    assert await count() == before + 3
