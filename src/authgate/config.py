@@ -1,7 +1,8 @@
 """Settings: ``authgate.toml`` in ``AUTHGATE_HOME`` plus ``AUTHGATE_*`` environment variables.
 
 Precedence, highest first: values passed in code (CLI flags), environment variables,
-the TOML file (``AUTHGATE_CONFIG`` or ``$AUTHGATE_HOME/authgate.toml``), defaults.
+the TOML file (``AUTHGATE_CONFIG`` or ``$AUTHGATE_HOME/authgate.toml``), the database URL
+recorded in ``$AUTHGATE_HOME/installation.toml`` (:mod:`authgate.installation`), defaults.
 Every field is documented in docs/configuration.md.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +50,19 @@ def config_path() -> Path:
     """The TOML file: ``AUTHGATE_CONFIG``, default ``$AUTHGATE_HOME/authgate.toml``."""
     explicit = os.environ.get("AUTHGATE_CONFIG")
     return Path(explicit).expanduser().resolve() if explicit else home_dir() / "authgate.toml"
+
+
+class _InstallationSource(PydanticBaseSettingsSource):
+    """The database URL recorded in ``$AUTHGATE_HOME/installation.toml``, if any."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ answers for all fields
+
+    def __call__(self) -> dict[str, Any]:
+        from authgate.installation import read_database_url
+
+        url = read_database_url(home_dir())
+        return {"database_url": url} if url else {}
 
 
 class Settings(BaseSettings):
@@ -214,6 +229,7 @@ class Settings(BaseSettings):
             init_settings,
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
+            _InstallationSource(settings_cls),
         )
 
     @classmethod

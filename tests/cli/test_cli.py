@@ -153,8 +153,8 @@ def test_serve_initialises_empty_home_and_shares_data_with_cli(home: Path) -> No
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
-            if m := re.search(r"password: (\S+)", line):
-                password = m.group(1)
+            if m := re.search(r"password is in (\S+) \(0600\)", line):
+                password = Path(m.group(1)).read_text().strip()
             if "Uvicorn running" in line or "Application startup complete" in line:
                 break
         assert password, "serve did not print the first admin's credentials"

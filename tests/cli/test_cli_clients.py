@@ -9,6 +9,7 @@ from tests.cli.test_cli import js, run
 
 def test_clients_create_list_rotate_delete(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    js(home, "init")
     out = js(home, "clients", "create", "svc", "--grant", "client_credentials", "--scopes", "a,b")
     assert list(out)[:5] == ["client_id", "client_secret", "grants", "redirect_uris", "scopes"]
     assert out["grants"] == ["client_credentials"] and out["scopes"] == ["a", "b"]

@@ -44,8 +44,8 @@ def _start_server(home: Path, port: int) -> tuple[subprocess.Popen[str], str, li
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         lines.append(line)
-        if m := re.search(r"password: (\S+)", line):
-            password = m.group(1)
+        if m := re.search(r"password is in (\S+) \(0600\)", line):
+            password = Path(m.group(1)).read_text().strip()
         if "Application startup complete" in line or proc.poll() is not None:
             break
     assert password, "".join(lines)

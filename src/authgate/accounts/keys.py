@@ -63,9 +63,10 @@ class KeyView:
     revoked_at: datetime | None
     last_used_at: datetime | None
     rotated_from: str | None
+    user_disabled: bool = False
 
     @classmethod
-    def of(cls, c: Credential, user_name: str) -> KeyView:
+    def of(cls, c: Credential, user_name: str, user_disabled: bool = False) -> KeyView:
         return cls(
             c.id,
             c.type,
@@ -79,6 +80,7 @@ class KeyView:
             c.revoked_at,
             c.last_used_at,
             c.rotated_from_id,
+            user_disabled,
         )
 
     def status(self, now: datetime | None = None) -> str:
@@ -87,6 +89,8 @@ class KeyView:
             return "revoked"
         if self.expires_at is not None and self.expires_at <= now:
             return "expired"
+        if self.user_disabled:
+            return "disabled"  # works again when the user is enabled
         return "active"
 
     def as_json(self) -> dict[str, Any]:
@@ -233,7 +237,7 @@ class KeyService:
     async def list_keys(self, actor: Identity, *, user: str | None = None) -> list[KeyView]:
         async with self._db.session() as s:
             stmt = (
-                select(Credential, User.name)
+                select(Credential, User.name, User.disabled)
                 .join(User, User.id == Credential.user_id)
                 .order_by(Credential.created_at, Credential.id)
             )
@@ -243,11 +247,12 @@ class KeyService:
             elif not is_admin(actor):
                 stmt = stmt.where(Credential.user_id == actor.principal_id)
             rows = (await s.execute(stmt)).all()
-        return [KeyView.of(c, n) for c, n in rows]
+        return [KeyView.of(c, n, bool(d)) for c, n, d in rows]
 
     async def get(self, actor: Identity, key_id: str) -> KeyView:
         cred, user_name = await self._visible(actor, key_id)
-        return KeyView.of(cred, user_name)
+        owner = await self._users.find(user_name)
+        return KeyView.of(cred, user_name, owner is not None and owner.disabled)
 
     async def revoke(
         self, actor: Identity, key_id: str, *, client_ip: str | None = None

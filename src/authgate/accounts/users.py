@@ -298,6 +298,24 @@ class UserService:
         user.disabled = True
         return UserView.of(user)
 
+    async def enable(self, actor: Identity, name: str, *, client_ip: str | None = None) -> UserView:
+        """Enable a disabled user: their keys work again (tokens revoked at disable stay
+        revoked)."""
+        if not is_admin(actor):
+            raise NotFound("no such user") if actor.subject != name else Forbidden()
+        user = await self._require(name)
+        if user.disabled:
+            async with self._db.session() as s, s.begin():
+                await s.execute(
+                    update(User)
+                    .where(User.id == user.id)
+                    .values(disabled=False, generation=User.generation + 1)
+                )
+            self._changed(user.id)
+            await self._record("user.enabled", actor, user.id, client_ip, {"name": name})
+            user.disabled = False
+        return UserView.of(user)
+
     async def set_password(
         self,
         actor: Identity,

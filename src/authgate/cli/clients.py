@@ -1,5 +1,5 @@
 """``authgate clients``: register OAuth 2.0 clients (RFC 6749 §2), list them, rotate their
-secrets, delete them. ``clients create --json`` prints the DESIGN.md contract shape
+secrets, delete them. ``clients create --json`` prints the contract shape
 ``{"client_id", "client_secret" (confidential only), "grants", "redirect_uris", "scopes",
 ...}``; the secret is shown once."""
 
@@ -11,7 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from authgate.cli.app import JsonOpt, _run, _scopes
+from authgate.cli.common import JsonOpt
+from authgate.cli.common import run as _run
+from authgate.cli.common import scopes_of as _scopes
+from authgate.cli.ids import resolve_client_id
 from authgate.cli.output import emit, fail, table
 from authgate.runtime import LOCAL_ADMIN, Runtime
 
@@ -19,7 +22,9 @@ __all__ = ["clients_app"]
 
 clients_app = typer.Typer(help="OAuth 2.0 clients.", no_args_is_help=True)
 
-IdArg = Annotated[str, typer.Argument(metavar="CLIENT_ID")]
+IdArg = Annotated[
+    str, typer.Argument(metavar="CLIENT_ID", help="The client_id or a unique prefix of it.")
+]
 _MAX_JWKS_FILE = 64 * 1024
 
 
@@ -52,25 +57,33 @@ def clients_create(
         list[str],
         typer.Option(
             "--grant",
+            metavar="GRANT",
             help="client_credentials, authorization_code, refresh_token, device_code (repeatable).",
         ),
     ],
     redirect_uri: Annotated[
-        list[str] | None, typer.Option("--redirect-uri", help="Exact redirect URI (repeatable).")
+        list[str] | None,
+        typer.Option("--redirect-uri", metavar="URI", help="Exact redirect URI (repeatable)."),
     ] = None,
-    scopes: Annotated[str | None, typer.Option(help="Allowed scopes, comma-separated.")] = None,
+    scopes: Annotated[
+        str | None, typer.Option(metavar="SCOPES", help="Allowed scopes, comma-separated: a,b.")
+    ] = None,
     public: Annotated[bool, typer.Option("--public", help="A public client (no secret).")] = False,
     auth_method: Annotated[
         str | None,
         typer.Option(
             "--auth-method",
+            metavar="METHOD",
             help="client_secret_basic (default), client_secret_post, private_key_jwt.",
         ),
     ] = None,
     jwks_file: Annotated[
-        Path | None, typer.Option("--jwks", help="Public JWK Set file (private_key_jwt).")
+        Path | None,
+        typer.Option("--jwks", metavar="FILE", help="Public JWK Set file (private_key_jwt)."),
     ] = None,
-    user: Annotated[str | None, typer.Option(help="Owner user (default: none).")] = None,
+    user: Annotated[
+        str | None, typer.Option(metavar="USER", help="Owner user. [default: none]")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a client; a confidential client's secret is printed once."""
@@ -96,7 +109,10 @@ def clients_create(
 
 @clients_app.command("list")
 def clients_list(
-    user: Annotated[str | None, typer.Option(help="Only this user's clients.")] = None,
+    user: Annotated[
+        str | None, typer.Option(metavar="USER", help="Only this user's clients.")
+    ] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Full ids, no truncation.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List clients (never their secrets)."""
@@ -106,27 +122,29 @@ def clients_list(
         emit({"clients": rows}, as_json=True)
     else:
         cols = ["client_id", "name", "grants", "scopes", "token_endpoint_auth_method", "user"]
-        table(rows, [*cols, "created_at"], "OAuth clients")
+        table(rows, [*cols, "created_at"], "OAuth clients", wide=wide, id_columns=("client_id",))
 
 
 @clients_app.command("rotate-secret")
 def clients_rotate_secret(client_id: IdArg, as_json: JsonOpt = False) -> None:
     """Replace a client's secret; the old one stops working (servers: within the cache TTL,
     at once with Redis)."""
-    data = _run(
-        as_json,
-        lambda rt: _as_json(rt.oauth.clients.rotate_secret(LOCAL_ADMIN, client_id)),
-    )
+
+    async def work(rt: Runtime) -> dict[str, Any]:
+        full = await resolve_client_id(rt, client_id)
+        return (await rt.oauth.clients.rotate_secret(LOCAL_ADMIN, full)).as_json()
+
+    data = _run(as_json, work)
     emit(data, as_json=as_json, text=_issued_text(data))
 
 
 @clients_app.command("delete")
 def clients_delete(client_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete a client."""
-    view = _run(as_json, lambda rt: rt.oauth.clients.delete(LOCAL_ADMIN, client_id))
+
+    async def work(rt: Runtime) -> Any:
+        full = await resolve_client_id(rt, client_id)
+        return await rt.oauth.clients.delete(LOCAL_ADMIN, full)
+
+    view = _run(as_json, work)
     emit(view.as_json(), as_json=as_json, text=f"Deleted {view.client_id} ({view.name})")
-
-
-async def _as_json(issued: Any) -> dict[str, Any]:
-    result: dict[str, Any] = (await issued).as_json()
-    return result

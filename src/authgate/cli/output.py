@@ -27,13 +27,34 @@ def emit(data: Any, *, as_json: bool, text: str | None = None) -> None:
         console.print(text, markup=False)
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str) -> None:
+def table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    title: str,
+    *,
+    wide: bool = False,
+    id_columns: Sequence[str] = (),
+) -> None:
+    """A table; ids in ``id_columns`` are shortened to a prefix the commands accept,
+    unless ``wide`` (which also never truncates a column)."""
+    from authgate.cli.ids import short_id
+
     t = Table(title=title)
     for c in columns:
-        t.add_column(c)
+        t.add_column(c, no_wrap=c in id_columns or c in ("prefix", "event", "status"))
     for r in rows:
-        t.add_row(*(_cell(r.get(c)) for c in columns))
-    console.print(t)
+        t.add_row(
+            *(
+                short_id(str(r[c]))
+                if c in id_columns and r.get(c) and not wide
+                else _cell(r.get(c))
+                for c in columns
+            )
+        )
+    if wide:
+        Console(highlight=False, soft_wrap=True, width=max(console.width, 400)).print(t)
+    else:
+        console.print(t)
 
 
 def _cell(value: Any) -> str:

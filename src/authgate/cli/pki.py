@@ -9,7 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from authgate.accounts.pki import PkiService
-from authgate.cli.app import JsonOpt, _run
+from authgate.cli.common import JsonOpt
+from authgate.cli.common import run as _run
+from authgate.cli.ids import match_id
 from authgate.cli.output import emit, fail, table
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_pki import PUBLIC_KEY_ALGORITHMS
@@ -23,7 +25,9 @@ public_keys_app = typer.Typer(
 )
 
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="PEM (or DER) file to register.")]
-IdArg = Annotated[str, typer.Argument(metavar="ID")]
+IdArg = Annotated[
+    str, typer.Argument(metavar="ID", help="The id or a unique prefix of it (as listed).")
+]
 _MAX_FILE = 64 * 1024
 
 
@@ -47,8 +51,8 @@ def _read(path: Path, as_json: bool) -> bytes:
 @certs_app.command("add")
 def certs_add(
     file: FileArg,
-    user: Annotated[str, typer.Option(help="Owner of the certificate.")],
-    name: Annotated[str | None, typer.Option(help="A label.")] = None,
+    user: Annotated[str, typer.Option(metavar="USER", help="Owner of the certificate.")],
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="A label.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a client certificate; requests presenting it authenticate as --user."""
@@ -70,7 +74,9 @@ def certs_add(
 
 @certs_app.command("list")
 def certs_list(
-    user: Annotated[str | None, typer.Option(help="Only this user's certificates.")] = None,
+    user: Annotated[
+        str | None, typer.Option(metavar="USER", help="Only this user's certificates.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List registered client certificates."""
@@ -80,13 +86,20 @@ def certs_list(
         emit({"certificates": rows}, as_json=True)
     else:
         cols = ["id", "name", "user", "subject", "status", "not_after", "thumbprint_sha256"]
-        table(rows, cols, "Certificates")
+        table(rows, cols, "Certificates", id_columns=("id",))
 
 
 @certs_app.command("revoke")
 def certs_revoke(cert_id: IdArg, as_json: JsonOpt = False) -> None:
     """Revoke a client certificate: it stops authenticating at once on this host."""
-    view = _run(as_json, lambda rt: _service(rt).revoke_certificate(LOCAL_ADMIN, cert_id))
+
+    async def work(rt: Runtime) -> Any:
+        service = _service(rt)
+        listed = await service.list_certificates(LOCAL_ADMIN)
+        full = match_id(cert_id, ((c.id, ()) for c in listed), "certificate")
+        return await service.revoke_certificate(LOCAL_ADMIN, full)
+
+    view = _run(as_json, work)
     emit(view.as_json(), as_json=as_json, text=f"Revoked certificate {view.id} ({view.subject})")
 
 
@@ -96,10 +109,14 @@ def certs_revoke(cert_id: IdArg, as_json: JsonOpt = False) -> None:
 @public_keys_app.command("add")
 def public_keys_add(
     file: FileArg,
-    user: Annotated[str, typer.Option(help="Owner of the key.")],
-    algorithm: Annotated[str, typer.Option(help=" | ".join(PUBLIC_KEY_ALGORITHMS))],
-    key_id: Annotated[str, typer.Option("--key-id", help="The keyid clients will send.")],
-    name: Annotated[str | None, typer.Option(help="A label.")] = None,
+    user: Annotated[str, typer.Option(metavar="USER", help="Owner of the key.")],
+    algorithm: Annotated[
+        str, typer.Option(metavar="ALGORITHM", help=" | ".join(PUBLIC_KEY_ALGORITHMS))
+    ],
+    key_id: Annotated[
+        str, typer.Option("--key-id", metavar="KEYID", help="The keyid clients will send.")
+    ],
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="A label.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a public key under --key-id, pinned to --algorithm."""
@@ -126,7 +143,7 @@ def public_keys_add(
 
 @public_keys_app.command("list")
 def public_keys_list(
-    user: Annotated[str | None, typer.Option(help="Only this user's keys.")] = None,
+    user: Annotated[str | None, typer.Option(metavar="USER", help="Only this user's keys.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List registered public keys."""
@@ -135,11 +152,19 @@ def public_keys_list(
     if as_json:
         emit({"public_keys": rows}, as_json=True)
     else:
-        table(rows, ["id", "key_id", "algorithm", "name", "user", "status"], "Public keys")
+        cols = ["id", "key_id", "algorithm", "name", "user", "status"]
+        table(rows, cols, "Public keys", id_columns=("id",))
 
 
 @public_keys_app.command("revoke")
 def public_keys_revoke(key_id: IdArg, as_json: JsonOpt = False) -> None:
     """Revoke a public key (by its ID, as listed)."""
-    view = _run(as_json, lambda rt: _service(rt).revoke_public_key(LOCAL_ADMIN, key_id))
+
+    async def work(rt: Runtime) -> Any:
+        service = _service(rt)
+        listed = await service.list_public_keys(LOCAL_ADMIN)
+        full = match_id(key_id, ((k.id, ()) for k in listed), "public key")
+        return await service.revoke_public_key(LOCAL_ADMIN, full)
+
+    view = _run(as_json, work)
     emit(view.as_json(), as_json=as_json, text=f"Revoked public key {view.key_id} ({view.id})")

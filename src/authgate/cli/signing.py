@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from authgate.cli.app import JsonOpt, _run
+from authgate.cli.common import JsonOpt
+from authgate.cli.common import run as _run
 from authgate.cli.output import emit, table
 from authgate.errors import InvalidRequest
 from authgate.runtime import Runtime
@@ -52,7 +53,10 @@ def signing_keys_list(as_json: JsonOpt = False) -> None:
 @signing_keys_app.command("rotate")
 def signing_keys_rotate(
     algorithm: Annotated[
-        list[str] | None, typer.Option(help="EdDSA, ES256 or RS256 (default: all).")
+        list[str] | None,
+        typer.Option(
+            metavar="ALGORITHM", help="EdDSA, ES256 or RS256 (repeatable). [default: all]"
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import or_, select
 
 from authgate.accounts.users import is_admin
+from authgate.audit.query import AuditQuery, event_json, find_events
 from authgate.server.deps import Caller, Rt
 from authgate.server.schemas import MAX_ROW_ID
-from authgate.store.models import AuditEvent
-from authgate.timefmt import iso_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-
-
-def _event_json(e: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "at": iso_utc(e.at),
-        "event": e.event,
-        "outcome": e.outcome,
-        "actor": e.actor,
-        "actor_id": e.actor_id,
-        "target_user_id": e.target_user_id,
-        "credential_id": e.credential_id,
-        "scheme": e.scheme,
-        "client_ip": e.client_ip,
-        "detail": e.detail,
-    }
 
 
 @router.get("", summary="Audit events, newest first")
@@ -38,23 +21,24 @@ async def list_events(
     actor: Caller,
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: int | None = Query(default=None, ge=1, le=MAX_ROW_ID),
-    event: str | None = Query(default=None, max_length=64),
+    event: str | None = Query(
+        default=None,
+        max_length=64,
+        description="An event name (key.created) or a family (key.*)",
+    ),
+    since: Annotated[
+        datetime | None, Query(description="Only events at or after this time")
+    ] = None,
 ) -> dict[str, Any]:
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    if not is_admin(actor):
-        stmt = stmt.where(
-            or_(
-                AuditEvent.actor_id == actor.principal_id,
-                AuditEvent.target_user_id == actor.principal_id,
-            )
-        )
-    if before_id is not None:
-        stmt = stmt.where(AuditEvent.id < before_id)
-    if event is not None:
-        stmt = stmt.where(AuditEvent.event == event)
-    async with rt.db.session() as s:
-        events = (await s.scalars(stmt)).all()
+    query = AuditQuery(
+        limit=limit,
+        event=event,
+        since=since,
+        before_id=before_id,
+        visible_to=None if is_admin(actor) else actor.principal_id,
+    )
+    events = await find_events(rt.db, query)
     return {
-        "events": [_event_json(e) for e in events],
+        "events": [event_json(e) for e in events],
         "next_before_id": events[-1].id if len(events) == limit else None,
     }

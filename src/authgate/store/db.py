@@ -94,4 +94,8 @@ def _missing_driver(url: str, module: str) -> str:
             f"pip install 'authgate[{extra}]'"
         )
     scheme = url.split(":", 1)[0]
-    return f"the database URL ({scheme}://…) needs the {module} module, which is not installed"
+    return (
+        f"the database URL ({scheme}://…) needs the {module} module, which is not installed: "
+        "install it, or use postgresql+asyncpg:// (pip install 'authgate[postgres]') or "
+        "sqlite+aiosqlite://"
+    )
