@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import Accounts
 
 from authgate.cache.change_feed import GAP_TIMEOUT, ChangeFeed
@@ -24,6 +25,7 @@ from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_changes import ChangeRecord, RevokedTokenRecord
 from authgate.timefmt import utc_datetime
 from authgate.tokens.changes import Change, purge
+from authgate.tokens.durable_revocation import DurableRevocationList
 from authgate.tokens.holders import HOLDER_RETENTION, HolderDenyList
 from authgate.tokens.revocation import MemoryRevocationList
 
@@ -195,3 +197,28 @@ async def test_users_disabled_before_the_log_existed_are_denied_at_start_up(
         assert fresh.tokens.holders.denies({"sub": user.id, "client_id": "x"})
     finally:
         await fresh.close()
+
+
+async def test_two_processes_revoking_one_token_at_once(
+    runtime: Runtime, other: Runtime, accounts: Accounts
+) -> None:
+    """The loser of the race on ``revoked_tokens`` (primary key ``jti``) is no error."""
+    revocation = runtime.tokens.revocation
+    assert isinstance(revocation, DurableRevocationList)
+    expires_at = time.time() + 600
+    # both processes read "not revoked yet"; the other one commits first
+    read_before_insert = revocation.changes.stage_token
+
+    async def stage_after_the_other(session: AsyncSession, jti: str, exp: float) -> Change:
+        change = await read_before_insert(session, jti, exp)  # reads: no row yet
+        await other.tokens.revocation.revoke(jti, exp)  # the other process wins
+        return change
+
+    revocation.changes.stage_token = stage_after_the_other  # type: ignore[method-assign]
+    try:
+        await revocation.revoke("raced-jti", expires_at)
+    finally:
+        del revocation.changes.stage_token
+    assert await revocation.is_revoked("raced-jti")
+    async with runtime.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(RevokedTokenRecord)) == 1
