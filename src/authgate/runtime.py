@@ -24,7 +24,7 @@ from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
 from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.gateway.proxies import TrustedProxies
-from authgate.home import ensure_home, load_secrets
+from authgate.home import ServerSecrets, ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
 from authgate.mfa.lockouts import LockoutAuditor
@@ -227,6 +227,17 @@ class Runtime:
         ensure_home(settings.home)
         secrets = load_secrets(settings.home)
         db = Database(settings.effective_database_url)
+        try:
+            return await cls._wire(settings, secrets, db, batched_audit=batched_audit)
+        except BaseException:
+            await db.dispose()  # no engine (nor aiosqlite thread) outlives a failed open
+            raise
+
+    @classmethod
+    async def _wire(
+        cls, settings: Settings, secrets: ServerSecrets, db: Database, *, batched_audit: bool
+    ) -> Runtime:
+        """Migrate the database and wire the services over it."""
         await upgrade(db)
         hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
