@@ -18,6 +18,7 @@ from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
 from authgate.cache.change_feed import ChangeFeed
+from authgate.cache.notices import CacheNotices
 from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
@@ -176,6 +177,7 @@ async def _change_feed(
         tokens.revocation,
         credential_changed=resolver.invalidate_credential,
         principal_changed=resolver.invalidate_principal,
+        everything_changed=resolver.invalidate_all,
     )
     tokens.changes.on_committed.append(apply)
     if bus is not None:
@@ -207,6 +209,7 @@ class Runtime:
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     feed: ChangeFeed | None = None
+    notices: CacheNotices | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: set[str] = field(default_factory=set)
 
@@ -282,13 +285,19 @@ class Runtime:
                 return RedisThrottleStore(redis, prefix=f"authgate:throttle:{name}:")
             return MemoryThrottleStore(time.time)
 
+        # what this process changed: dropped here at once, on the other processes over
+        # Redis at once and through the changes table within change_poll_interval
+        notices = CacheNotices(db)
+
         def principal_changed(principal_id: str) -> None:
             resolver.invalidate_principal(principal_id)
+            notices.notify("principal", principal_id)
             if bus is not None:
                 bus.notify("principal", principal_id)
 
         def credential_changed(credential_id: str) -> None:
             resolver.invalidate_credential(credential_id)
+            notices.notify("credential", credential_id)
             if bus is not None:
                 bus.notify("credential", credential_id)
 
@@ -314,6 +323,7 @@ class Runtime:
 
         def pki_changed() -> None:
             pki_resolver.invalidate()
+            notices.notify("all")
             if bus is not None:  # other instances drop their cached keys/certificates too
                 bus.notify("all", "")
 
@@ -420,6 +430,7 @@ class Runtime:
             redis,
             bus,
             feed,
+            notices,
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:
@@ -482,6 +493,8 @@ class Runtime:
                 log.exception("writing last_used_at failed")
 
     async def close(self) -> None:
+        if self.notices is not None:
+            await self.notices.flush()  # the other processes hear of our last changes
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
