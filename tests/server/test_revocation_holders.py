@@ -18,12 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx2
+import jwt
 import pytest
 from tests._oauth_support import OAuthWorld, basic, bearer, oauth
 from tests.conftest import Accounts
 
 from authgate.config import Settings
 from authgate.runtime import LOCAL_ADMIN, Runtime
+from authgate.tokens.holders import CLOCK_LEEWAY
 
 __all__ = ["oauth"]
 
@@ -137,3 +139,45 @@ async def test_rotation_without_grace_ends_them_at_once(
     token = r.json()["access_token"]
     await oauth.rt.keys.rotate(LOCAL_ADMIN, pair["id"], grace=timedelta(0))
     assert await _status(oauth, token) == 401
+
+
+async def test_an_enabled_user_s_new_tokens_work_and_old_ones_stay_refused(
+    oauth: OAuthWorld, accounts: Accounts, settings: Settings
+) -> None:
+    """A denial refuses the tokens issued before it, not the holder for ever: once a
+    disabled user is enabled again, tokens bought afterwards work (also after a
+    restart), while the ones they held when disabled stay refused."""
+    await accounts.user("erin", scopes=["read"])
+    pair = await accounts.key("erin", type="key-pair")
+    erins = await oauth.register(name="erins", user="erin", scopes=["read"])
+
+    async def pair_token() -> str:
+        r = await oauth.client.post(
+            "/auth", json={"api_key": pair["key"], "api_secret": pair["secret"]}
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    old_user_token = await pair_token()
+    old_client_token = (await _cc_token(oauth, erins)).json()["access_token"]
+    await oauth.rt.users.disable(LOCAL_ADMIN, "erin")
+    await asyncio.sleep(CLOCK_LEEWAY + 1.1)  # iat has a resolution of one second
+    await oauth.rt.users.enable(LOCAL_ADMIN, "erin")
+
+    new_user_token = await pair_token()
+    r = await _cc_token(oauth, erins)
+    assert r.status_code == 200, r.text
+    new_client_token = r.json()["access_token"]
+    assert await _status(oauth, new_user_token) == 200
+    assert await _status(oauth, new_client_token) == 200
+    assert await _status(oauth, old_user_token) == 401
+    assert await _status(oauth, old_client_token) == 401
+
+    restarted = await Runtime.open(settings, batched_audit=False)  # rebuilt from the log
+    try:
+        new_claims = jwt.decode(new_user_token, options={"verify_signature": False})
+        old_claims = jwt.decode(old_user_token, options={"verify_signature": False})
+        assert not restarted.tokens.holders.denies(new_claims)
+        assert restarted.tokens.holders.denies(old_claims)
+    finally:
+        await restarted.close()

@@ -151,7 +151,8 @@ async def load_state(db: Database, *, now: float) -> RevocationState:
         # users disabled before the log existed (or whose row was purged) stay denied too
         disabled = (await s.scalars(select(User.id).where(User.disabled.is_(True)))).all()
     out = [_change(row, None) for row in holders]
-    out += [Change("user", user_id, 0.0) for user_id in disabled]
+    # (every token they hold was issued before now; none is issued while they are disabled)
+    out += [Change("user", user_id, now) for user_id in disabled]
     out += [Change("token", t.jti, now, t.expires_at.timestamp()) for t in tokens]
     return RevocationState(out, last_id)
 
