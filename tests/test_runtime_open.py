@@ -88,3 +88,23 @@ def test_lazy_exports_resolve() -> None:
         pass
     else:
         raise AssertionError("no AttributeError")
+
+
+async def test_a_failed_open_leaves_no_database_connection_behind(tmp_path: Path) -> None:
+    """A database that cannot be migrated: the error propagates and the engine is disposed."""
+    import threading
+
+    import pytest
+
+    settings = _settings(tmp_path)
+    await (await Runtime.open(settings)).close()
+    db_file = settings.home / "authgate.db"
+    for extra in (Path(f"{db_file}-wal"), Path(f"{db_file}-shm")):
+        extra.unlink(missing_ok=True)
+    db_file.write_bytes(b"this is not a database" * 100)
+    before = set(threading.enumerate())
+    with pytest.raises(Exception, match="not a database"):
+        await Runtime.open(settings)
+    await asyncio.sleep(0.1)  # a closed connection's thread ends
+    left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert not left, left

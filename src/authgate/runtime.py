@@ -18,13 +18,14 @@ from authgate.accounts.users import UserService
 from authgate.audit import BatchedAuditSink, DatabaseAuditWriter
 from authgate.audit.sinks import AuditSink
 from authgate.cache.change_feed import ChangeFeed
+from authgate.cache.notices import CacheNotices
 from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
 from authgate.gateway.fastpath import VerifiedIdentityCache
 from authgate.gateway.proxies import TrustedProxies
-from authgate.home import ensure_home, load_secrets
+from authgate.home import ServerSecrets, ensure_home, load_secrets
 from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
 from authgate.mfa.lockouts import LockoutAuditor
@@ -176,6 +177,7 @@ async def _change_feed(
         tokens.revocation,
         credential_changed=resolver.invalidate_credential,
         principal_changed=resolver.invalidate_principal,
+        everything_changed=resolver.invalidate_all,
     )
     tokens.changes.on_committed.append(apply)
     if bus is not None:
@@ -207,6 +209,7 @@ class Runtime:
     redis: Redis | None = None
     bus: RedisInvalidationBus | None = None
     feed: ChangeFeed | None = None
+    notices: CacheNotices | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: set[str] = field(default_factory=set)
 
@@ -227,6 +230,17 @@ class Runtime:
         ensure_home(settings.home)
         secrets = load_secrets(settings.home)
         db = Database(settings.effective_database_url)
+        try:
+            return await cls._wire(settings, secrets, db, batched_audit=batched_audit)
+        except BaseException:
+            await db.dispose()  # no engine (nor aiosqlite thread) outlives a failed open
+            raise
+
+    @classmethod
+    async def _wire(
+        cls, settings: Settings, secrets: ServerSecrets, db: Database, *, batched_audit: bool
+    ) -> Runtime:
+        """Migrate the database and wire the services over it."""
         await upgrade(db)
         hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
@@ -271,13 +285,19 @@ class Runtime:
                 return RedisThrottleStore(redis, prefix=f"authgate:throttle:{name}:")
             return MemoryThrottleStore(time.time)
 
+        # what this process changed: dropped here at once, on the other processes over
+        # Redis at once and through the changes table within change_poll_interval
+        notices = CacheNotices(db)
+
         def principal_changed(principal_id: str) -> None:
             resolver.invalidate_principal(principal_id)
+            notices.notify("principal", principal_id)
             if bus is not None:
                 bus.notify("principal", principal_id)
 
         def credential_changed(credential_id: str) -> None:
             resolver.invalidate_credential(credential_id)
+            notices.notify("credential", credential_id)
             if bus is not None:
                 bus.notify("credential", credential_id)
 
@@ -303,6 +323,7 @@ class Runtime:
 
         def pki_changed() -> None:
             pki_resolver.invalidate()
+            notices.notify("all")
             if bus is not None:  # other instances drop their cached keys/certificates too
                 bus.notify("all", "")
 
@@ -409,6 +430,7 @@ class Runtime:
             redis,
             bus,
             feed,
+            notices,
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:
@@ -471,6 +493,8 @@ class Runtime:
                 log.exception("writing last_used_at failed")
 
     async def close(self) -> None:
+        if self.notices is not None:
+            await self.notices.flush()  # the other processes hear of our last changes
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

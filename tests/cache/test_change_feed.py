@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import Accounts
 
 from authgate.cache.change_feed import GAP_TIMEOUT, ChangeFeed
@@ -24,6 +25,7 @@ from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_changes import ChangeRecord, RevokedTokenRecord
 from authgate.timefmt import utc_datetime
 from authgate.tokens.changes import Change, purge
+from authgate.tokens.durable_revocation import DurableRevocationList
 from authgate.tokens.holders import HOLDER_RETENTION, HolderDenyList
 from authgate.tokens.revocation import MemoryRevocationList
 
@@ -54,9 +56,11 @@ async def test_changes_of_another_process_are_applied(
     await feed.load()
 
     await other.keys.revoke(LOCAL_ADMIN, pair["id"])
+    assert other.notices is not None
+    await other.notices.flush()  # the cache notice that follows the revocation
     assert holders.denied_at(pair["id"]) is None  # not read yet
     assert await feed.poll() >= 2  # the key pair, and the token of its family
-    assert holders.denied_at(pair["id"]) is not None and dropped == [pair["id"]]
+    assert holders.denied_at(pair["id"]) is not None and set(dropped) == {pair["id"]}
     assert await memory.is_revoked(jti)
     assert await feed.poll() == 0  # nothing twice
 
@@ -139,7 +143,12 @@ async def test_the_loop_applies_within_its_interval_and_at_once_when_woken(
     runtime: Runtime, other: Runtime, accounts: Accounts
 ) -> None:
     applied: asyncio.Queue[Change] = asyncio.Queue()
-    slow = ChangeFeed(runtime.db, applied.put_nowait, interval=0.1)
+
+    def revocations_only(change: Change) -> None:  # not the cache notices around them
+        if change.kind != "cache":
+            applied.put_nowait(change)
+
+    slow = ChangeFeed(runtime.db, revocations_only, interval=0.1)
     await slow.load()
     task = asyncio.create_task(slow.run())
     try:
@@ -166,7 +175,8 @@ async def test_every_revoking_service_writes_its_change_in_the_same_transaction(
 ) -> None:
     async def count() -> int:
         async with runtime.db.session() as s:
-            return int(await s.scalar(select(func.count()).select_from(ChangeRecord)) or 0)
+            revocations = select(func.count()).where(ChangeRecord.kind != "cache")
+            return int(await s.scalar(revocations) or 0)
 
     await accounts.user("eve")
     key = await accounts.key("eve")
@@ -195,3 +205,61 @@ async def test_users_disabled_before_the_log_existed_are_denied_at_start_up(
         assert fresh.tokens.holders.denies({"sub": user.id, "client_id": "x"})
     finally:
         await fresh.close()
+
+
+async def test_two_processes_revoking_one_token_at_once(
+    runtime: Runtime, other: Runtime, accounts: Accounts
+) -> None:
+    """The loser of the race on ``revoked_tokens`` (primary key ``jti``) is no error."""
+    revocation = runtime.tokens.revocation
+    assert isinstance(revocation, DurableRevocationList)
+    expires_at = time.time() + 600
+    # both processes read "not revoked yet"; the other one commits first
+    read_before_insert = revocation.changes.stage_token
+
+    async def stage_after_the_other(session: AsyncSession, jti: str, exp: float) -> Change:
+        change = await read_before_insert(session, jti, exp)  # reads: no row yet
+        await other.tokens.revocation.revoke(jti, exp)  # the other process wins
+        return change
+
+    revocation.changes.stage_token = stage_after_the_other  # type: ignore[method-assign]
+    try:
+        await revocation.revoke("raced-jti", expires_at)
+    finally:
+        del revocation.changes.stage_token
+    assert await revocation.is_revoked("raced-jti")
+    async with runtime.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(RevokedTokenRecord)) == 1
+
+
+async def test_cache_notices_drop_cached_entries_and_deny_nothing(
+    runtime: Runtime, other: Runtime, accounts: Accounts
+) -> None:
+    """``cache`` rows (a new password, a rotated secret) invalidate; they never deny."""
+    from authgate.cache.notices import parse_notice
+
+    await accounts.user("cara")
+    holders, memory = HolderDenyList(), MemoryRevocationList()
+    dropped: list[str] = []
+    apply = revocation_handler(
+        holders,
+        memory,
+        credential_changed=lambda i: dropped.append(f"credential {i}"),
+        principal_changed=lambda i: dropped.append(f"principal {i}"),
+        everything_changed=lambda: dropped.append("all"),
+    )
+    feed = ChangeFeed(runtime.db, apply)
+    await feed.load()
+    assert other.notices is not None
+    other.notices.notify("principal", "user-1")
+    other.notices.notify("credential", "key-1")
+    other.notices.notify("all")
+    await other.notices.flush()
+    assert await feed.poll() == 3  # written concurrently: in any order
+    assert sorted(dropped) == ["all", "credential key-1", "principal user-1"]
+    assert holders.denied_at("user-1") is None and holders.denied_at("key-1") is None
+    fresh = ChangeFeed(runtime.db, apply)
+    dropped.clear()
+    await fresh.load()  # a starting server ignores old notices
+    assert dropped == []
+    assert parse_notice("bogus") is None and parse_notice("credential:") is None

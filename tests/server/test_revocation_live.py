@@ -103,3 +103,40 @@ def test_cli_clients_delete_ends_its_token(live: LiveServer) -> None:
 
 def test_the_server_log_has_no_traceback(live: LiveServer, tmp_path: Path) -> None:
     assert "Traceback" not in live.log.read_text()
+
+
+def test_cli_password_change_ends_the_old_password(live: LiveServer) -> None:
+    """Not a revocation but a change all the same: a cached Basic login must not outlive it."""
+    name = f"u{uuid.uuid4().hex[:8]}"
+    live.cli("users", "create", name, "--password-stdin", stdin="first long password\n")
+    basic = {"Authorization": _basic(name, "first long password")}
+    assert live.status("/v1/whoami", basic) == 200  # now cached by the server
+    live.cli("users", "set-password", name, "--password-stdin", stdin="second long password\n")
+    # every poll is a failed login: poll slowly, far below the login throttle
+    wait_until(lambda: live.status("/v1/whoami", basic) == 401, timeout=WITHIN, step=0.1)
+    assert live.status("/v1/whoami", {"Authorization": _basic(name, "second long password")}) == 200
+
+
+def test_cli_client_secret_rotation_ends_the_old_secret(live: LiveServer) -> None:
+    client = live.cli(
+        "clients", "create", f"c{uuid.uuid4().hex[:6]}", "--grant", "client_credentials"
+    )
+    live.client_token(client)  # the client's record is now cached by the server
+    rotated = live.cli("clients", "rotate-secret", client["client_id"])
+
+    def old_secret_refused() -> bool:
+        r = live.http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client["client_id"], client["client_secret"]),
+        )
+        return r.status_code == 401
+
+    wait_until(old_secret_refused, timeout=WITHIN, step=0.05)
+    live.client_token({**client, "client_secret": rotated["client_secret"]})
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -34,7 +34,14 @@ async def world(tmp_path: Path) -> Any:
     jwk.update(kid="k1", alg="ES256", use="sig")
     settings = make_settings(
         tmp_path,
-        issuers=[{"issuer": ISSUER, "audiences": ["authgate"], "jwks": {"keys": [jwk]}}],
+        issuers=[
+            {
+                "issuer": ISSUER,
+                "audiences": ["authgate"],
+                "jwks": {"keys": [jwk]},
+                "roles_claim": "roles",
+            }
+        ],
     )
     rt = await Runtime.open(settings, batched_audit=False)
     await rt.users.create(LOCAL_ADMIN, "svc", scopes=["read"])
@@ -208,6 +215,7 @@ async def test_foreign_issuer_token_never_manages(world: Any) -> None:
             "iat": now,
             "exp": now + 300,
             "scope": "read authgate:manage authgate:admin",
+            "roles": ["admin"],  # the issuer's roles claim is trusted, still not here
             "jti": "t2",
             "client_id": "c1",
         },
@@ -221,5 +229,6 @@ async def test_foreign_issuer_token_never_manages(world: Any) -> None:
         await client.post("/v1/keys", json={}, headers=headers),
         await client.post("/v1/users", json={"name": "evil"}, headers=headers),
         await client.get("/v1/clients", headers=headers),
+        await client.get("/v1/audit", headers=headers),  # nor reads everyone's audit log
     ):
         assert r.status_code == 403 and r.json()["error"] == "insufficient_scope", r.text

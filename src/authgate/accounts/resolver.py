@@ -317,11 +317,11 @@ class StoreResolver:
         )
 
     async def _rehash(self, user_id: str, password: str) -> None:
+        async with self._hashing:  # off the loop and bounded, as the verification
+            password_hash = await asyncio.to_thread(self._hasher.hash, password)
         async with self._db.session() as s, s.begin():
             await s.execute(
-                update(User)
-                .where(User.id == user_id)
-                .values(password_hash=self._hasher.hash(password))
+                update(User).where(User.id == user_id).values(password_hash=password_hash)
             )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from authgate.cache.notices import parse_notice
 from authgate.tokens.changes import Change
 from authgate.tokens.durable_revocation import DurableRevocationList
 from authgate.tokens.holders import HolderDenyList
@@ -22,6 +23,7 @@ def revocation_handler(
     *,
     credential_changed: Callable[[str], None],
     principal_changed: Callable[[str], None],
+    everything_changed: Callable[[], None] | None = None,
 ) -> Callable[[Change], None]:
     """A handler that applies a change to the deny-lists and drops what was cached of it.
 
@@ -31,6 +33,7 @@ def revocation_handler(
             such as Redis's needs nothing).
         credential_changed: drops cached verifications of a credential or client.
         principal_changed: drops cached verifications of a user's credentials.
+        everything_changed: drops every cached verification (a ``cache`` notice of ``all``).
     """
     memory: MemoryRevocationList | None = None
     if isinstance(revocation, DurableRevocationList):
@@ -39,6 +42,18 @@ def revocation_handler(
         memory = revocation
 
     def apply(change: Change) -> None:
+        if change.kind == "cache":  # nothing denied: only stale cache entries to drop
+            notice = parse_notice(change.subject)
+            if notice is None:
+                return
+            target, ident = notice
+            if target == "credential":
+                credential_changed(ident)
+            elif target == "principal":
+                principal_changed(ident)
+            elif everything_changed is not None:
+                everything_changed()
+            return
         if change.kind == "token":
             if memory is not None and change.expires_at is not None:
                 memory.add(change.subject, change.expires_at)

@@ -102,7 +102,7 @@ def create_api() -> FastAPI:
     manage = [Depends(management_guard)]
     api.include_router(routes_keys.router, dependencies=manage)
     api.include_router(routes_users.router, dependencies=manage)
-    api.include_router(routes_audit.router)
+    api.include_router(routes_audit.router, dependencies=manage)  # the console reads it
     api.include_router(routes_mfa.router, dependencies=manage)
     api.include_router(routes_pki.router, dependencies=manage)
     api.include_router(routes_auth.router)

@@ -68,7 +68,7 @@ def is_delegated(identity: Identity, issuer: str) -> bool:
 
 
 def management_guard(request: Request) -> None:
-    """Router dependency of the management API (keys, clients, users, MFA, PKI).
+    """Router dependency of the management API (keys, clients, users, MFA, PKI, audit).
 
     A delegated token manages credentials, passwords and MFA only with the
     ``authgate:manage`` scope, which a client must ask for by name and the user must

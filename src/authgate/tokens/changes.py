@@ -10,6 +10,9 @@ Kinds (``subject``, and from when ``at`` the change holds):
 - ``user``: a user disabled: cached credentials dropped, tokens naming them refused.
 - ``client``: an OAuth client deleted (or its owner disabled): its tokens refused.
 - ``token``: one access token's ``jti`` revoked; its expiry is in ``revoked_tokens``.
+- ``cache``: no revocation, only a notice that cached verifications of ``credential:ID``,
+  ``principal:ID`` or ``all`` are stale (a new password, a rotated client secret:
+  :mod:`authgate.cache.notices`); never loaded at start-up.
 
 A service stages its change in the session of its own change (:meth:`ChangeLog.stage`),
 so the row exists exactly when the change was committed, and calls
@@ -36,7 +39,7 @@ from authgate.tokens.holders import HOLDER_RETENTION
 
 __all__ = ["Change", "ChangeKind", "ChangeLog", "RevocationState"]
 
-ChangeKind = Literal["credential", "user", "client", "token"]
+ChangeKind = Literal["credential", "user", "client", "token", "cache"]
 log = logging.getLogger("authgate.tokens")
 
 
@@ -134,7 +137,7 @@ async def load_state(db: Database, *, now: float) -> RevocationState:
         holders = (
             await s.scalars(
                 select(ChangeRecord).where(
-                    ChangeRecord.kind != "token",
+                    ChangeRecord.kind.not_in(("token", "cache")),
                     ChangeRecord.at >= horizon,
                     ChangeRecord.id <= last_id,
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.store.db import Database
@@ -48,8 +49,14 @@ class DurableRevocationList:
         """Deny ``jti`` until ``expires_at``, durably; an expired token needs no entry."""
         if expires_at <= self._clock():
             return
-        async with self._db.session() as s, s.begin():
-            change = await self.changes.stage_token(s, jti, expires_at)
+        try:
+            async with self._db.session() as s, s.begin():
+                change = await self.changes.stage_token(s, jti, expires_at)
+        except IntegrityError:
+            # another process revoked the same token between our read and our insert:
+            # it is denied durably already (and its change row tells the other servers)
+            await self.memory.revoke(jti, expires_at)
+            return
         await self.memory.revoke(jti, expires_at)
         self.changes.committed(change)
 
