@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from authgate.accounts.users import is_admin
 from authgate.audit import AuditRecord
 from authgate.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from authgate.identity import Identity
@@ -57,7 +58,7 @@ class UserRemoval:
 
 
 async def _check(rt: Runtime, actor: Identity, name: str) -> User:
-    if "admin" not in actor.roles:
+    if not is_admin(actor):
         raise Forbidden("only admins delete users")
     user = await rt.users.find(name)
     if user is None:
