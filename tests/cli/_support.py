@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,15 @@ import pytest
 # the console script installed next to this interpreter (pip install -e .)
 AUTHGATE = str(Path(sys.executable).with_name("authgate"))
 PG_ADMIN_DSN = os.environ.get("AUTHGATE_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
+
+
+#: Runs a command as this user but without the capabilities that let root read and write
+#: any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): file modes then apply to root too.
+WITHOUT_FILE_OVERRIDE = (
+    "setpriv",
+    "--bounding-set=-dac_override,-dac_read_search",
+    "--inh-caps=-dac_override,-dac_read_search",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -31,10 +40,12 @@ def authgate(
     ok: bool = True,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    wrapper: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """``authgate ARGS`` with no AUTHGATE_* variables unless given in ``env``."""
+    """``authgate ARGS`` with no AUTHGATE_* variables unless given in ``env`` (run under
+    ``wrapper``, a command prefix such as :data:`WITHOUT_FILE_OVERRIDE`, when given)."""
     proc = subprocess.run(
-        [AUTHGATE, *args],
+        [*wrapper, AUTHGATE, *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -56,6 +56,7 @@ def root(
             "--home",
             envvar="AUTHGATE_HOME",
             metavar="DIR",
+            readable=False,  # an unreadable home is our one-line error, not click's usage
             help="The installation's home directory. [default: ./.authgate]",
         ),
     ] = None,
