@@ -13,7 +13,8 @@ Run it (port 8080: ``authgate serve`` itself listens on 8000)::
 The credentials live in :class:`InMemoryResolver`, a stand-in so the example runs on its
 own. In production use authgate's store: ``RuntimeMiddleware`` opens a ``Runtime`` with
 the app and authenticates with it (``docs/examples/runtime_app.py``); its resolver looks
-keys and users up in authgate's database, caches them and sees revocations at once.
+keys and users up in authgate's database, caches them and enforces revocations made by
+any process within 1 s (at once with Redis).
 """
 
 from __future__ import annotations
