@@ -6,6 +6,7 @@ shows it) or the key's public prefix (``agk_…`` API keys, ``agp_…`` key pair
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -56,10 +57,7 @@ def keys_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key or key pair; the key (and secret) are printed once."""
-    try:
-        lifetime = parse_duration(expires_in) if expires_in else None
-    except ValueError as exc:
-        fail(str(exc), as_json=as_json)
+    lifetime = _duration(expires_in, as_json) if expires_in else None
 
     async def work(rt: Runtime) -> dict[str, Any]:
         issued = await rt.keys.create(
@@ -86,10 +84,7 @@ def keys_temporary(
     as_json: JsonOpt = False,
 ) -> None:
     """Issue temporary SigV4 credentials (key, secret, session token), printed once."""
-    try:
-        lifetime = parse_duration(duration)
-    except ValueError as exc:
-        fail(str(exc), as_json=as_json)
+    lifetime = _duration(duration, as_json)
 
     async def work(rt: Runtime) -> dict[str, Any]:
         issued = await rt.keys.create_session(
@@ -146,10 +141,7 @@ def keys_rotate(
     as_json: JsonOpt = False,
 ) -> None:
     """Replace a key with a new one; the old one works for --grace."""
-    try:
-        grace_delta = parse_duration(grace)
-    except ValueError as exc:
-        fail(str(exc), as_json=as_json)
+    grace_delta = _duration(grace, as_json)
 
     async def work(rt: Runtime) -> dict[str, Any]:
         full = await resolve_key_id(rt, key_id)
@@ -157,3 +149,11 @@ def keys_rotate(
 
     data = run(as_json, work)
     emit(data, as_json=as_json, text=_issued_text(data))
+
+
+def _duration(text: str, as_json: bool) -> timedelta:
+    """A duration option's value, or the one-line error naming what is wrong with it."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        fail(str(exc), as_json=as_json)
