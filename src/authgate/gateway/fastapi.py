@@ -41,7 +41,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from authgate.errors import AuthError, Forbidden, InsufficientScope, Unauthorized, render
-from authgate.gateway.middleware import IDENTITY_SCOPE_KEY
+from authgate.http.asgi import IDENTITY_SCOPE_KEY
 from authgate.identity import Identity
 from authgate.schemes.anonymous import ANONYMOUS
 

@@ -10,55 +10,44 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from authgate.audit import AuditRecord, AuditSink
-from authgate.errors import AuthError, InvalidRequest, PayloadTooLarge, render
-from authgate.gateway.fastpath import VerifiedIdentityCache
-from authgate.gateway.proxies import TrustedProxies
-from authgate.identity import Identity
-from authgate.schemes.base import Headers, RequestView
+from authgate.errors import AuthError, InvalidRequest, PayloadTooLarge
+from authgate.http.asgi import (
+    CLIENT_IP_SCOPE_KEY,
+    IDENTITY_SCOPE_KEY,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    get_identity,
+    send_error,
+)
+from authgate.http.client_certs import tls_client_chain
+from authgate.http.headers import Headers
+from authgate.http.proxies import TrustedProxies
+from authgate.http.request import RequestView
 from authgate.schemes.chain import SchemeChain
-from authgate.schemes.mtls import tls_client_chain
+from authgate.schemes.fastpath import VerifiedIdentityCache
 
+# the ASGI names and scope keys live in authgate.http.asgi; re-exported for importers
 __all__ = [
     "CLIENT_IP_SCOPE_KEY",
     "IDENTITY_SCOPE_KEY",
+    "ASGIApp",
     "AuthMiddleware",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
     "get_identity",
     "send_error",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-IDENTITY_SCOPE_KEY = "authgate.identity"
-CLIENT_IP_SCOPE_KEY = "authgate.client_ip"
 log = logging.getLogger("authgate.auth")
-
-
-def get_identity(scope: Scope) -> Identity | None:
-    """The identity the middleware put in ``scope`` (None: no credentials were sent)."""
-    identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
-    return identity
-
-
-async def send_error(send: Send, error: AuthError) -> None:
-    status, headers, body = render(error)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-            + [(b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class AuthMiddleware:

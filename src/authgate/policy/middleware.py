@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import Unauthorized
-from authgate.gateway.middleware import (
+from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
     IDENTITY_SCOPE_KEY,
     ASGIApp,

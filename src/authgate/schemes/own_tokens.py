@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import hmac
 
+from authgate.http.client_certs import ClientCertificates
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import RequestView
 from authgate.schemes.bearer import BearerJWTAuthenticator
-from authgate.schemes.mtls import ClientCertificates
 from authgate.tokens.access import identity_from_access_token
 from authgate.tokens.claims import CHALLENGE, invalid_token
 from authgate.tokens.holders import HolderDenyList

@@ -34,22 +34,22 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from authgate.errors import AuthError, PayloadTooLarge, render
-from authgate.gateway.middleware import (
+from authgate.gateway.middleware import AuthMiddleware
+from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
     IDENTITY_SCOPE_KEY,
     ASGIApp,
-    AuthMiddleware,
     Receive,
     Scope,
     Send,
     send_error,
 )
+from authgate.http.headers import Headers
 from authgate.oauth.form import parse_form
 from authgate.oauth.server import INACTIVE
 from authgate.policy import PolicyMiddleware
 from authgate.policy.model import Policy
 from authgate.runtime import Runtime
-from authgate.schemes.base import Headers
 
 __all__ = [
     "CLIENT_AUTHENTICATING_PATHS",

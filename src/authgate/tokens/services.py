@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import httpx2
 
+from authgate.credentials import CredentialResolver
 from authgate.crypto.digest import Digester
 from authgate.crypto.sealing import MasterKeyRing
-from authgate.schemes.base import CredentialResolver
+from authgate.http.client_certs import ClientCertificates
 from authgate.schemes.bearer import BearerJWTAuthenticator
-from authgate.schemes.mtls import ClientCertificates
 from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.store.db import Database
 from authgate.tokens.access import AccessTokenIssuer, AccessTokenVerifier

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from authgate.cache.local import CredentialCache, NegativeCache
+from authgate.credentials import PublicKeyCredential
 from authgate.identity import Identity
-from authgate.schemes.base import PublicKeyCredential
 from authgate.scopes import user_scopes
 from authgate.store.db import Database
 from authgate.store.models import User

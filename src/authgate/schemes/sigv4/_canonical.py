@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
-from authgate.schemes.base import RequestView
+from authgate.http.request import RequestView
 
 __all__ = [
     "ALGORITHM",
