@@ -45,7 +45,7 @@ from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
 from authgate.schemes.httpsig import HttpSigAuthenticator
 from authgate.schemes.mtls import MtlsAuthenticator
 from authgate.schemes.oauth1 import OAuth1Authenticator
-from authgate.schemes.own_tokens import OwnTokenAuthenticator
+from authgate.schemes.own_tokens import OwnTokenAuthenticator, own_token_authenticator
 from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.scopes import ADMIN_SCOPE
 from authgate.store.db import Database
@@ -99,8 +99,8 @@ def build_schemes(
             out.append(BasicAuthenticator(resolver, login_throttle))
         elif name == "bearer" and tokens is not None:
             out.append(
-                tokens.bearer_authenticator(
-                    settings.issuers, certificates=client_certificates(settings)
+                own_token_authenticator(
+                    tokens, settings.issuers, certificates=client_certificates(settings)
                 )
             )
         elif name == "bearer" and settings.issuers:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, exists, select, update
 
-from authgate.cache.local import CredentialCache, NegativeCache
+from authgate.accounts.caches import CredentialCache, NegativeCache
 from authgate.credentials import KeyPairCredential
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import API_KEY_PREFIX, KEY_PAIR_KEY_PREFIX, is_well_formed

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from authgate.cache.local import CredentialCache, NegativeCache
+from authgate.accounts.caches import CredentialCache, NegativeCache
 from authgate.credentials import PublicKeyCredential
 from authgate.identity import Identity
 from authgate.scopes import user_scopes
