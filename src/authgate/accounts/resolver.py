@@ -103,7 +103,7 @@ def _effective_scopes(cred: Credential, user: User) -> tuple[str, ...]:
 
 
 class StoreResolver:
-    """:class:`~authgate.schemes.base.CredentialResolver` over the store, with caches."""
+    """:class:`~authgate.credentials.CredentialResolver` over the store, with caches."""
 
     def __init__(
         self,

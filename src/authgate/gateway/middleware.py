@@ -54,7 +54,7 @@ class AuthMiddleware:
     """Authenticate every HTTP request with a :class:`SchemeChain`.
 
     With a :class:`VerifiedIdentityCache`, a request whose only credential is one header
-    already verified by a cacheable scheme skips the chain (see :mod:`.fastpath`).
+    already verified by a cacheable scheme skips the chain (see :mod:`authgate.schemes.fastpath`).
     """
 
     def __init__(

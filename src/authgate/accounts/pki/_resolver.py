@@ -1,6 +1,6 @@
 """Looks up registered public keys and client certificates for the schemes.
 
-Implements :class:`~authgate.schemes.base.PublicKeyResolver` (RFC 9421 ed25519/ecdsa,
+Implements :class:`~authgate.credentials.PublicKeyResolver` (RFC 9421 ed25519/ecdsa,
 OAuth 1.0a RSA-SHA256) and the certificate lookup the mTLS scheme needs. Hits are kept in
 a short TTL cache; misses in a bounded negative cache so garbage key ids and unknown
 certificates reach the database once per TTL. ``invalidate()`` drops both, and is called
