@@ -24,6 +24,7 @@ from authgate.http.asgi import (
     Scope,
     Send,
     get_identity,
+    request_path,
     send_error,
 )
 from authgate.http.client_certs import tls_client_chain
@@ -111,7 +112,7 @@ class AuthMiddleware:
                 method=scope["method"],
                 scheme=scope.get("scheme", "http"),
                 authority=headers.get("host") or "",
-                path=_raw_path(scope),
+                path=request_path(scope),
                 query=scope.get("query_string", b"").decode("latin-1"),
                 headers=headers,
                 client_ip=client_ip,
@@ -146,6 +147,27 @@ class AuthMiddleware:
         scope[IDENTITY_SCOPE_KEY] = identity
         scope[CLIENT_IP_SCOPE_KEY] = client_ip
         await self.app(scope, receive, send)
+
+    async def screen(self, scope: Scope, send: Send) -> bool:
+        """The middleware's header checks without its chain, for endpoints that
+        authenticate the caller themselves (the OAuth token endpoints).
+
+        Returns:
+            True when the headers pass; False when the request was refused (audited and
+            answered here: the caller must not answer it again).
+        """
+        try:
+            self._scan(scope["headers"])
+        except AuthError as error:
+            await self._audit_failure(error, scope, self.client_ip(scope))
+            await send_error(send, error)
+            return False
+        return True
+
+    def client_ip(self, scope: Scope) -> str | None:
+        """The trusted client address (X-Forwarded-For only from trusted proxies)."""
+        client = scope.get("client")
+        return self._client_ip(scope, client[0] if client else None)
 
     def _scan(self, raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
         """One pass over the headers.
@@ -208,15 +230,6 @@ def _has_tls_client_cert(scope: Scope) -> bool:
     if not extensions or "tls" not in extensions:
         return False
     return bool(tls_client_chain(scope))
-
-
-def _raw_path(scope: Scope) -> str:
-    raw: bytes | None = scope.get("raw_path")
-    if raw:
-        path = raw.decode("latin-1")
-        return path.partition("?")[0] if "?" in path else path
-    fallback: str = scope.get("path", "/")
-    return fallback
 
 
 def _with_body(view: RequestView, body: bytes) -> RequestView:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 from authgate.errors import AuthError, render
 from authgate.identity import Identity
@@ -23,6 +24,7 @@ __all__ = [
     "Scope",
     "Send",
     "get_identity",
+    "request_path",
     "send_error",
 ]
 
@@ -34,6 +36,26 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 IDENTITY_SCOPE_KEY = "authgate.identity"
 CLIENT_IP_SCOPE_KEY = "authgate.client_ip"
+
+# what a decoded path may keep unescaped when it has to be re-encoded (no raw_path):
+# everything RFC 3986 §3.3 allows in a segment except '%', so nothing is decoded twice
+_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def request_path(scope: Scope) -> str:
+    """The request's own raw path: ``raw_path`` up to ``?``, never a forwarded header.
+
+    The one path every front reads (the scheme chain, the policy, the OAuth endpoints).
+    Servers that do not provide ``raw_path`` give only the decoded ``path``; it is
+    re-encoded so that it is decoded exactly once again (an encoded ``%2F`` is lost by
+    then, which only such servers can cause).
+    """
+    raw: bytes | None = scope.get("raw_path")
+    if raw:
+        path = raw.decode("latin-1")
+        return path.partition("?")[0] if "?" in path else path
+    decoded: str = scope.get("path") or "/"
+    return quote(decoded, safe=_SAFE)
 
 
 def get_identity(scope: Scope) -> Identity | None:

@@ -42,9 +42,8 @@ from authgate.http.asgi import (
     Receive,
     Scope,
     Send,
-    send_error,
+    request_path,
 )
-from authgate.http.headers import Headers
 from authgate.oauth.form import parse_form
 from authgate.oauth.server import INACTIVE
 from authgate.policy import PolicyMiddleware
@@ -108,7 +107,6 @@ async def _revoke(
 CLIENT_AUTHENTICATING_PATHS = frozenset(
     {"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/device_authorization"}
 )
-_RAW_PATHS = {p.encode("ascii"): p for p in CLIENT_AUTHENTICATING_PATHS}
 #: The ``POST`` handlers answered in plain ASGI.
 _HANDLERS: dict[str, _Handler] = {
     "/oauth/token": _token,
@@ -120,18 +118,16 @@ _HANDLERS: dict[str, _Handler] = {
 def client_authenticating_path(scope: Scope) -> str | None:
     """The endpoint a request's raw path names exactly, or None.
 
-    The raw path is ``scope["raw_path"]`` up to ``?`` (as the scheme chain and the policy
-    see it); only servers that give no raw path are matched on the decoded ``path``.
+    The raw path is :func:`~authgate.http.asgi.request_path` (as the scheme chain and the
+    policy see it).
     """
     path: str = scope.get("path", "/")
     # Every other request (the hot path) stops here. Each exempt raw path decodes to
     # itself, a path under /oauth/, so this test only ever rejects non-matches.
     if not path.startswith("/oauth/"):
         return None
-    raw: bytes | None = scope.get("raw_path")
-    if raw:
-        return _RAW_PATHS.get(raw.partition(b"?")[0] if b"?" in raw else raw)
-    return path if path in CLIENT_AUTHENTICATING_PATHS else None
+    raw = request_path(scope)
+    return raw if raw in CLIENT_AUTHENTICATING_PATHS else None
 
 
 def declared_too_large(scope: Scope, limit: int) -> bool:
@@ -175,24 +171,11 @@ class OAuthEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         auth = self._auth
-        try:
-            auth._scan(scope["headers"])  # the middleware's header checks, not its chain
-        except AuthError as error:
-            await auth._audit_failure(error, scope, self._client_ip(scope))
-            await send_error(send, error)
+        if not await auth.screen(scope, send):  # the middleware's header checks, not its chain
             return
         scope[IDENTITY_SCOPE_KEY] = None  # the client authenticates in the endpoint
-        scope[CLIENT_IP_SCOPE_KEY] = self._client_ip(scope)
+        scope[CLIENT_IP_SCOPE_KEY] = auth.client_ip(scope)
         await self._app(scope, receive, send)
-
-    def _client_ip(self, scope: Scope) -> str | None:
-        """The trusted client address (X-Forwarded-For only from trusted proxies)."""
-        client = scope.get("client")
-        peer: str | None = client[0] if client else None
-        proxies = self._auth.proxies
-        if not proxies.enabled:
-            return peer
-        return proxies.client_ip(peer, Headers.from_asgi(scope["headers"]))
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = client_authenticating_path(scope)
