@@ -24,6 +24,7 @@ from authgate.http.asgi import (
     Scope,
     Send,
     get_identity,
+    read_body,
     request_path,
     send_error,
 )
@@ -124,7 +125,9 @@ class AuthMiddleware:
             identity = None
             if scheme is not None:
                 if scheme.needs_body:
-                    body = await _read_body(receive, self.max_body)
+                    body = await read_body(receive, self.max_body)
+                    if body is None:
+                        return  # the client went away: nobody to answer
                     view = _with_body(view, body)
                     receive = _replay(body, receive)
                 identity = await scheme.authenticate(view)
@@ -234,23 +237,6 @@ def _has_tls_client_cert(scope: Scope) -> bool:
 
 def _with_body(view: RequestView, body: bytes) -> RequestView:
     return dataclasses.replace(view, body=body)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge("request body too large")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

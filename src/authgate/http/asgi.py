@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from authgate.errors import AuthError, render
+from authgate.errors import AuthError, PayloadTooLarge, render
 from authgate.identity import Identity
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Scope",
     "Send",
     "get_identity",
+    "read_body",
     "request_path",
     "send_error",
 ]
@@ -75,3 +76,25 @@ async def send_error(send: Send, error: AuthError) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when the client disconnected first.
+
+    Raises:
+        PayloadTooLarge: more than ``limit`` bytes arrived.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge("The request body is too large.")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -42,6 +42,7 @@ from authgate.http.asgi import (
     Receive,
     Scope,
     Send,
+    read_body,
     request_path,
 )
 from authgate.oauth.form import parse_form
@@ -186,7 +187,7 @@ class OAuthEndpoints:
         try:
             if declared_too_large(scope, self._max_body):
                 raise PayloadTooLarge("The request body is too large.")
-            body = await _read_body(receive, self._max_body)
+            body = await read_body(receive, self._max_body)
             if body is None:
                 return  # the client went away: nobody to answer
             headers = scope["headers"]
@@ -213,26 +214,6 @@ def _header(raw: list[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None when the client disconnected first.
-
-    Raises:
-        PayloadTooLarge: more than ``limit`` bytes arrived.
-    """
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk: bytes = message.get("body", b"")
-        if chunk:
-            body = body + chunk if body else chunk
-            if len(body) > limit:
-                raise PayloadTooLarge("The request body is too large.")
-        if not message.get("more_body", False):
-            return body
 
 
 async def _send(
