@@ -23,6 +23,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "fold_headers",
     "get_identity",
     "read_body",
     "request_path",
@@ -63,6 +64,15 @@ def get_identity(scope: Scope) -> Identity | None:
     """The identity the middleware put in ``scope`` (None: no credentials were sent)."""
     identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
     return identity
+
+
+def fold_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Repeated headers (several ``WWW-Authenticate`` challenges) folded into one
+    comma-separated value each (RFC 9110 §5.3, §11.6.1), in first-seen order."""
+    folded: dict[str, str] = {}
+    for name, value in headers:
+        folded[name] = f"{folded[name]}, {value}" if name in folded else value
+    return folded
 
 
 async def send_error(send: Send, error: AuthError) -> None:

@@ -42,6 +42,7 @@ from authgate.http.asgi import (
     Receive,
     Scope,
     Send,
+    fold_headers,
     read_body,
     request_path,
 )
@@ -237,8 +238,5 @@ async def _send_error(send: Send, error: AuthError) -> None:
     ``WWW-Authenticate`` challenges) folded into one comma-separated value (RFC 9110
     §5.3)."""
     status, headers, body = render(error)
-    folded: dict[str, str] = {}
-    for name, value in headers:
-        folded[name] = f"{folded[name]}, {value}" if name in folded else value
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in folded.items()]
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fold_headers(headers).items()]
     await _send(send, status, raw, body)
