@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from authgate.config import Settings
+    from authgate.credentials import CredentialResolver
     from authgate.errors import (
         AuthError,
         Conflict,
@@ -29,11 +30,13 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from authgate.gateway.embed import RuntimeMiddleware, get_runtime
-    from authgate.gateway.middleware import AuthMiddleware, get_identity
+    from authgate.gateway.middleware import AuthMiddleware
+    from authgate.http.asgi import get_identity
+    from authgate.http.request import RequestView
     from authgate.identity import Identity
     from authgate.runtime import Runtime
     from authgate.schemes.apikey import ApiKeyAuthenticator
-    from authgate.schemes.base import Authenticator, CredentialResolver, RequestView
+    from authgate.schemes.base import Authenticator
     from authgate.schemes.basic import BasicAuthenticator
     from authgate.schemes.chain import SchemeChain
 
@@ -46,7 +49,7 @@ _EXPORTS = {
     "Authenticator": "authgate.schemes.base",
     "BasicAuthenticator": "authgate.schemes.basic",
     "Conflict": "authgate.errors",
-    "CredentialResolver": "authgate.schemes.base",
+    "CredentialResolver": "authgate.credentials",
     "Forbidden": "authgate.errors",
     "Identity": "authgate.identity",
     "InsufficientScope": "authgate.errors",
@@ -56,14 +59,14 @@ _EXPORTS = {
     "NotFound": "authgate.errors",
     "PayloadTooLarge": "authgate.errors",
     "RateLimited": "authgate.errors",
-    "RequestView": "authgate.schemes.base",
+    "RequestView": "authgate.http.request",
     "Runtime": "authgate.runtime",
     "RuntimeMiddleware": "authgate.gateway.embed",
     "SchemeChain": "authgate.schemes.chain",
     "Settings": "authgate.config",
     "SignatureMismatch": "authgate.errors",
     "Unauthorized": "authgate.errors",
-    "get_identity": "authgate.gateway.middleware",
+    "get_identity": "authgate.http.asgi",
     "get_runtime": "authgate.gateway.embed",
 }
 

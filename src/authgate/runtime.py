@@ -23,9 +23,9 @@ from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
-from authgate.gateway.fastpath import VerifiedIdentityCache
-from authgate.gateway.proxies import TrustedProxies
 from authgate.home import ServerSecrets, ensure_home, load_secrets
+from authgate.http.client_certs import ClientCertificates
+from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
 from authgate.mfa.lockouts import LockoutAuditor
@@ -40,11 +40,12 @@ from authgate.schemes.base import Authenticator
 from authgate.schemes.basic import BasicAuthenticator
 from authgate.schemes.bearer import BearerJWTAuthenticator
 from authgate.schemes.chain import SchemeChain
+from authgate.schemes.fastpath import VerifiedIdentityCache
 from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
 from authgate.schemes.httpsig import HttpSigAuthenticator
-from authgate.schemes.mtls import ClientCertificates, MtlsAuthenticator
+from authgate.schemes.mtls import MtlsAuthenticator
 from authgate.schemes.oauth1 import OAuth1Authenticator
-from authgate.schemes.own_tokens import OwnTokenAuthenticator
+from authgate.schemes.own_tokens import OwnTokenAuthenticator, own_token_authenticator
 from authgate.schemes.sigv4 import SigV4Authenticator
 from authgate.scopes import ADMIN_SCOPE
 from authgate.store.db import Database
@@ -98,8 +99,8 @@ def build_schemes(
             out.append(BasicAuthenticator(resolver, login_throttle))
         elif name == "bearer" and tokens is not None:
             out.append(
-                tokens.bearer_authenticator(
-                    settings.issuers, certificates=client_certificates(settings)
+                own_token_authenticator(
+                    tokens, settings.issuers, certificates=client_certificates(settings)
                 )
             )
         elif name == "bearer" and settings.issuers:

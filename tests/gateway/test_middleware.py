@@ -110,3 +110,80 @@ async def test_unexpected_exception_in_a_scheme_is_audited_and_has_no_traceback(
     record = sink.records[0]
     assert record.event == "auth.failure"  # type: ignore[attr-defined]
     assert "OverflowError" in record.detail["reason"]  # type: ignore[attr-defined]
+
+
+class _NeedsBody:
+    """A scheme that signs bodies: the middleware reads the body before it authenticates."""
+
+    name = "bodysig"
+    challenge = "BodySig"
+    needs_body = True
+    cacheable = False
+    credential_headers = ("x-body-sig",)
+    credential_params: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.seen: list[bytes | None] = []
+
+    def is_present(self, request: object) -> bool:
+        return True
+
+    async def authenticate(self, request: object) -> Identity:
+        self.seen.append(request.body)  # type: ignore[attr-defined]
+        return ALICE
+
+
+def _http_scope(path: str, raw_path: bytes | None) -> dict[str, object]:
+    scope: dict[str, object] = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"host", b"app"), (b"x-body-sig", b"s")],
+        "client": ("192.0.2.1", 1000),
+    }
+    if raw_path is not None:
+        scope["raw_path"] = raw_path
+    return scope
+
+
+async def test_a_client_that_goes_away_mid_body_is_not_answered() -> None:
+    """The one body reader (http.asgi.read_body): a disconnect is nobody to answer."""
+    scheme = _NeedsBody()
+    app = AuthMiddleware(echo, SchemeChain([scheme]))
+    messages = iter([{"type": "http.request", "body": b"ab", "more_body": True}])
+    sent: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    await app(_http_scope("/", None), receive, send)  # type: ignore[arg-type]
+    assert sent == [] and scheme.seen == []
+
+
+async def test_the_chain_sees_the_path_the_policy_sees_without_raw_path() -> None:
+    """One raw-path reader: a server without raw_path gets the re-encoded path."""
+    seen: list[str] = []
+
+    class _Path(_NeedsBody):
+        needs_body = False
+
+        async def authenticate(self, request: object) -> Identity:
+            seen.append(request.path)  # type: ignore[attr-defined]
+            return ALICE
+
+    app = AuthMiddleware(echo, SchemeChain([_Path()]))
+    sent: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    await app(_http_scope("/a b%", None), receive, send)  # type: ignore[arg-type]
+    await app(_http_scope("/x/", b"/x%2F?q=1"), receive, send)  # type: ignore[arg-type]
+    assert seen == ["/a%20b%25", "/x%2F"]

@@ -23,6 +23,7 @@ from tests.conftest import Accounts
 from authgate.config import Settings
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.schemes.chain import SchemeChain
+from authgate.schemes.own_tokens import own_token_authenticator
 from authgate.server import AuthgateServer
 from authgate.tokens.services import TokenServices
 
@@ -42,7 +43,7 @@ class World:
 
 def wire(settings: Settings, runtime: Runtime, services: TokenServices) -> AuthgateServer:
     """What the lead moves into Runtime/build_schemes/create_api (see docs/tokens.md)."""
-    own = services.bearer_authenticator(settings.issuers)
+    own = own_token_authenticator(services, settings.issuers)
     schemes = [s for s in runtime.chain.schemes if s.name != "bearer"] + [own]
     runtime.chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
     runtime.tokens = services

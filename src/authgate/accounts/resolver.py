@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, exists, select, update
 
-from authgate.cache.local import CredentialCache, NegativeCache
+from authgate.accounts.caches import CredentialCache, NegativeCache
+from authgate.credentials import KeyPairCredential
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import API_KEY_PREFIX, KEY_PAIR_KEY_PREFIX, is_well_formed
 from authgate.crypto.passwords import MAX_PASSWORD_LENGTH, PasswordHasher
@@ -34,7 +35,6 @@ from authgate.crypto.sealing import MasterKeyRing, SealError
 from authgate.crypto.secret import Secret
 from authgate.errors import SecondFactorRequired
 from authgate.identity import Identity
-from authgate.schemes.base import KeyPairCredential
 from authgate.scopes import user_scopes
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
@@ -103,7 +103,7 @@ def _effective_scopes(cred: Credential, user: User) -> tuple[str, ...]:
 
 
 class StoreResolver:
-    """:class:`~authgate.schemes.base.CredentialResolver` over the store, with caches."""
+    """:class:`~authgate.credentials.CredentialResolver` over the store, with caches."""
 
     def __init__(
         self,

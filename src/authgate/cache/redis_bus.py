@@ -1,7 +1,7 @@
 """Cache invalidation across instances over Redis pub/sub.
 
-Each instance caches verified credentials for a few seconds (:mod:`authgate.cache.local`,
-:mod:`authgate.gateway.fastpath`). When a key is revoked or rotated, or a user is
+Each instance caches verified credentials for a few seconds (:mod:`authgate.accounts.caches`,
+:mod:`authgate.schemes.fastpath`). When a key is revoked or rotated, or a user is
 disabled or changes password, the instance that made the change drops its own entries
 and :meth:`RedisInvalidationBus.publish`\\ es ``(kind, id)``; every other instance's
 handler drops theirs at once instead of waiting for the TTL.

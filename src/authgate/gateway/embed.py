@@ -12,15 +12,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from authgate.gateway.middleware import (
-    ASGIApp,
-    AuthMiddleware,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
-from authgate.gateway.proxies import TrustedProxies
+from authgate.gateway.middleware import AuthMiddleware
+from authgate.http.asgi import ASGIApp, Message, Receive, Scope, Send
+from authgate.http.proxies import TrustedProxies
 
 if TYPE_CHECKING:
     from authgate.config import Settings

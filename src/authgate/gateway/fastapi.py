@@ -41,7 +41,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from authgate.errors import AuthError, Forbidden, InsufficientScope, Unauthorized, render
-from authgate.gateway.middleware import IDENTITY_SCOPE_KEY
+from authgate.http.asgi import IDENTITY_SCOPE_KEY, fold_headers
 from authgate.identity import Identity
 from authgate.schemes.anonymous import ANONYMOUS
 
@@ -240,11 +240,7 @@ def _describe(
 def error_response(error: AuthError) -> Response:
     """``error`` as the server renders it: JSON body, ``no-store``, folded challenges."""
     status, headers, body = render(error)
-    merged: dict[str, str] = {}
-    for name, value in headers:
-        # several challenges fold into one comma-separated header (RFC 9110 §11.6.1)
-        merged[name] = f"{merged[name]}, {value}" if name in merged else value
-    return Response(body, status_code=status, headers=merged)
+    return Response(body, status_code=status, headers=fold_headers(headers))
 
 
 def install_error_handler(app: FastAPI) -> None:

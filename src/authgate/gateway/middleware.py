@@ -10,62 +10,53 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from authgate.audit import AuditRecord, AuditSink
-from authgate.errors import AuthError, InvalidRequest, PayloadTooLarge, render
-from authgate.gateway.fastpath import VerifiedIdentityCache
-from authgate.gateway.proxies import TrustedProxies
-from authgate.identity import Identity
-from authgate.schemes.base import Headers, RequestView
+from authgate.errors import AuthError, InvalidRequest, PayloadTooLarge
+from authgate.http.asgi import (
+    CLIENT_IP_SCOPE_KEY,
+    IDENTITY_SCOPE_KEY,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    get_identity,
+    read_body,
+    request_path,
+    send_error,
+)
+from authgate.http.client_certs import tls_client_chain
+from authgate.http.headers import Headers
+from authgate.http.proxies import TrustedProxies
+from authgate.http.request import RequestView
 from authgate.schemes.chain import SchemeChain
-from authgate.schemes.mtls import tls_client_chain
+from authgate.schemes.fastpath import VerifiedIdentityCache
 
+# the ASGI names and scope keys live in authgate.http.asgi; re-exported for importers
 __all__ = [
     "CLIENT_IP_SCOPE_KEY",
     "IDENTITY_SCOPE_KEY",
+    "ASGIApp",
     "AuthMiddleware",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
     "get_identity",
     "send_error",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-IDENTITY_SCOPE_KEY = "authgate.identity"
-CLIENT_IP_SCOPE_KEY = "authgate.client_ip"
 log = logging.getLogger("authgate.auth")
-
-
-def get_identity(scope: Scope) -> Identity | None:
-    """The identity the middleware put in ``scope`` (None: no credentials were sent)."""
-    identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
-    return identity
-
-
-async def send_error(send: Send, error: AuthError) -> None:
-    status, headers, body = render(error)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-            + [(b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class AuthMiddleware:
     """Authenticate every HTTP request with a :class:`SchemeChain`.
 
     With a :class:`VerifiedIdentityCache`, a request whose only credential is one header
-    already verified by a cacheable scheme skips the chain (see :mod:`.fastpath`).
+    already verified by a cacheable scheme skips the chain (see :mod:`authgate.schemes.fastpath`).
     """
 
     def __init__(
@@ -122,7 +113,7 @@ class AuthMiddleware:
                 method=scope["method"],
                 scheme=scope.get("scheme", "http"),
                 authority=headers.get("host") or "",
-                path=_raw_path(scope),
+                path=request_path(scope),
                 query=scope.get("query_string", b"").decode("latin-1"),
                 headers=headers,
                 client_ip=client_ip,
@@ -134,7 +125,9 @@ class AuthMiddleware:
             identity = None
             if scheme is not None:
                 if scheme.needs_body:
-                    body = await _read_body(receive, self.max_body)
+                    body = await read_body(receive, self.max_body)
+                    if body is None:
+                        return  # the client went away: nobody to answer
                     view = _with_body(view, body)
                     receive = _replay(body, receive)
                 identity = await scheme.authenticate(view)
@@ -157,6 +150,27 @@ class AuthMiddleware:
         scope[IDENTITY_SCOPE_KEY] = identity
         scope[CLIENT_IP_SCOPE_KEY] = client_ip
         await self.app(scope, receive, send)
+
+    async def screen(self, scope: Scope, send: Send) -> bool:
+        """The middleware's header checks without its chain, for endpoints that
+        authenticate the caller themselves (the OAuth token endpoints).
+
+        Returns:
+            True when the headers pass; False when the request was refused (audited and
+            answered here: the caller must not answer it again).
+        """
+        try:
+            self._scan(scope["headers"])
+        except AuthError as error:
+            await self._audit_failure(error, scope, self.client_ip(scope))
+            await send_error(send, error)
+            return False
+        return True
+
+    def client_ip(self, scope: Scope) -> str | None:
+        """The trusted client address (X-Forwarded-For only from trusted proxies)."""
+        client = scope.get("client")
+        return self._client_ip(scope, client[0] if client else None)
 
     def _scan(self, raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
         """One pass over the headers.
@@ -221,34 +235,8 @@ def _has_tls_client_cert(scope: Scope) -> bool:
     return bool(tls_client_chain(scope))
 
 
-def _raw_path(scope: Scope) -> str:
-    raw: bytes | None = scope.get("raw_path")
-    if raw:
-        path = raw.decode("latin-1")
-        return path.partition("?")[0] if "?" in path else path
-    fallback: str = scope.get("path", "/")
-    return fallback
-
-
 def _with_body(view: RequestView, body: bytes) -> RequestView:
     return dataclasses.replace(view, body=body)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge("request body too large")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

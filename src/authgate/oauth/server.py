@@ -32,7 +32,8 @@ from authgate.errors import (
     InvalidScope,
     PayloadTooLarge,
 )
-from authgate.gateway.proxies import TrustedProxies
+from authgate.http.client_certs import ClientCertificates
+from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.client_auth import PresentedClient, extract_client, verify_client
@@ -49,7 +50,6 @@ from authgate.oauth.security_events import (
     refresh_reuse,
 )
 from authgate.replay import ReplayCache
-from authgate.schemes.mtls import ClientCertificates
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_tokens import RefreshTokenRecord

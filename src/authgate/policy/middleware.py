@@ -15,17 +15,17 @@ URI only when the peer is a trusted proxy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import quote
 
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import Unauthorized
-from authgate.gateway.middleware import (
+from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
     IDENTITY_SCOPE_KEY,
     ASGIApp,
     Receive,
     Scope,
     Send,
+    request_path,
     send_error,
 )
 from authgate.identity import Identity
@@ -35,24 +35,6 @@ from authgate.policy.model import Policy
 __all__ = ["DECISION_SCOPE_KEY", "PolicyMiddleware", "request_path"]
 
 DECISION_SCOPE_KEY = "authgate.decision"
-
-# what a decoded path may keep unescaped when it has to be re-encoded (no raw_path):
-# everything RFC 3986 §3.3 allows in a segment except '%', so nothing is decoded twice
-_SAFE = "/!$&'()*+,;=:@-._~"
-
-
-def request_path(scope: Scope) -> str:
-    """The request's own raw path: ``raw_path`` up to ``?``, never a forwarded header.
-
-    Servers that do not provide ``raw_path`` give only the decoded ``path``; it is
-    re-encoded so that it is decoded exactly once again (an encoded ``%2F`` is lost by
-    then, which only such servers can cause).
-    """
-    raw: bytes | None = scope.get("raw_path")
-    if raw:
-        return raw.decode("latin-1").partition("?")[0]
-    path: str = scope.get("path") or "/"
-    return quote(path, safe=_SAFE)
 
 
 class PolicyMiddleware:

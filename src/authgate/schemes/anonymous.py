@@ -10,8 +10,8 @@ can treat every caller as an :class:`~authgate.identity.Identity`.
 
 from __future__ import annotations
 
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import RequestView
 
 __all__ = ["ANONYMOUS", "AnonymousAuthenticator", "identity_or_anonymous"]
 

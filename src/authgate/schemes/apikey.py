@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from urllib.parse import parse_qsl
 
+from authgate.credentials import CredentialResolver
 from authgate.errors import InvalidCredentials, InvalidRequest
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import CredentialResolver, RequestView
 
 __all__ = ["ApiKeyAuthenticator", "looks_like_jwt"]
 

@@ -21,11 +21,12 @@ import binascii
 import dataclasses
 import hmac
 
+from authgate.credentials import CredentialResolver
 from authgate.crypto.keys import KEY_PAIR_KEY_PREFIX
 from authgate.errors import InvalidCredentials, SecondFactorRequired
+from authgate.http.request import RequestView
 from authgate.identity import Identity
 from authgate.mfa.throttle import TotpThrottle
-from authgate.schemes.base import CredentialResolver, RequestView
 
 __all__ = ["BasicAuthenticator", "parse_basic"]
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import httpx2
 
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import RequestView
 from authgate.tokens.cache import VerifiedTokenCache
 from authgate.tokens.claims import CHALLENGE, invalid_token
 from authgate.tokens.issuers import IssuerConfig

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from authgate.errors import InvalidCredentials, InvalidRequest, Unauthorized
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import Authenticator, RequestView
+from authgate.schemes.base import Authenticator
 
 __all__ = ["SchemeChain"]
 

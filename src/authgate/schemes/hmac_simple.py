@@ -26,10 +26,11 @@ import re
 import time
 from collections.abc import Callable
 
+from authgate.credentials import CredentialResolver
 from authgate.errors import InvalidCredentials, InvalidRequest
+from authgate.http.request import RequestView
 from authgate.identity import Identity
 from authgate.replay import ReplayCache
-from authgate.schemes.base import CredentialResolver, RequestView
 
 __all__ = [
     "DATE_HEADER",

@@ -51,10 +51,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from oauthlib import common as _oauthlib_common
 from oauthlib.oauth1.rfc5849 import signature as _oauthlib_signature
 
+from authgate.credentials import CredentialResolver, PublicKeyResolver
 from authgate.errors import InvalidCredentials, InvalidRequest, PayloadTooLarge, Unauthorized
+from authgate.http.request import RequestView
 from authgate.identity import Identity
 from authgate.replay import ReplayCache
-from authgate.schemes.base import CredentialResolver, PublicKeyResolver, RequestView
 
 __all__ = [
     "SIGNATURE_METHODS",

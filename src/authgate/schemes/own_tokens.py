@@ -21,17 +21,24 @@ token cache still keeps signature checks off the hot path.
 from __future__ import annotations
 
 import hmac
+import time
+from collections.abc import Callable, Sequence
 
+import httpx2
+
+from authgate.http.client_certs import ClientCertificates
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import RequestView
 from authgate.schemes.bearer import BearerJWTAuthenticator
-from authgate.schemes.mtls import ClientCertificates
 from authgate.tokens.access import identity_from_access_token
 from authgate.tokens.claims import CHALLENGE, invalid_token
 from authgate.tokens.holders import HolderDenyList
+from authgate.tokens.issuers import IssuerConfig
 from authgate.tokens.revocation import RevocationList
+from authgate.tokens.services import TokenServices
+from authgate.tokens.signing_store import LocalKeySource
 
-__all__ = ["OwnTokenAuthenticator"]
+__all__ = ["OwnTokenAuthenticator", "own_token_authenticator"]
 
 
 class OwnTokenAuthenticator:
@@ -110,3 +117,28 @@ class OwnTokenAuthenticator:
     async def aclose(self) -> None:
         """Close the inner authenticator's HTTP client, if it owns one."""
         await self.inner.aclose()
+
+
+def own_token_authenticator(
+    tokens: TokenServices,
+    external_issuers: Sequence[IssuerConfig] = (),
+    *,
+    http: httpx2.AsyncClient | None = None,
+    certificates: ClientCertificates | None = None,
+    clock: Callable[[], float] = time.time,
+) -> OwnTokenAuthenticator:
+    """The chain's ``bearer`` scheme: authgate's issuer plus the configured ones."""
+    own = tokens.access.issuer_config()
+    inner = BearerJWTAuthenticator(
+        [own, *external_issuers],
+        http=http,
+        clock=clock,
+        key_sources={own.issuer: LocalKeySource(tokens.signing)},
+    )
+    return OwnTokenAuthenticator(
+        inner,
+        issuer=own.issuer,
+        revocation=tokens.revocation,
+        certificates=certificates,
+        holders=tokens.holders,
+    )

@@ -9,7 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from authgate.errors import AuthError, InvalidRequest, NotFound, render
+from authgate.errors import AuthError, InvalidRequest, NotFound
+from authgate.gateway.fastapi import error_response
 from authgate.server import (
     routes_audit,
     routes_auth,
@@ -29,19 +30,6 @@ from authgate.server.readiness import unavailable_dependencies
 __all__ = ["create_api"]
 
 
-def _error_response(error: AuthError) -> Response:
-    status, headers, body = render(error)
-    return Response(body, status_code=status, headers=dict(_merge(headers)))
-
-
-def _merge(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    # several WWW-Authenticate challenges fold into one comma-separated header (RFC 9110 §11.6.1)
-    out: dict[str, str] = {}
-    for k, v in headers:
-        out[k] = f"{out[k]}, {v}" if k in out else v
-    return list(out.items())
-
-
 def create_api() -> FastAPI:
     api = FastAPI(
         title="authgate",
@@ -53,24 +41,24 @@ def create_api() -> FastAPI:
 
     @api.exception_handler(AuthError)
     async def _auth_error(_: Request, exc: AuthError) -> Response:
-        return _error_response(exc)
+        return error_response(exc)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         msg = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-        return _error_response(InvalidRequest(msg[:300]))
+        return error_response(InvalidRequest(msg[:300]))
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return _error_response(NotFound())
+            return error_response(NotFound())
         if exc.status_code == 400:
-            return _error_response(InvalidRequest("The request body could not be parsed."))
+            return error_response(InvalidRequest("The request body could not be parsed."))
         err = AuthError(str(exc.detail)[:200])
         err.status, err.code = exc.status_code, "http_error"
-        return _error_response(err)
+        return error_response(err)
 
     @api.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:

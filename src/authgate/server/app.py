@@ -18,17 +18,9 @@ import logging
 
 from authgate.config import Settings
 from authgate.errors import PayloadTooLarge
-from authgate.gateway.middleware import (
-    ASGIApp,
-    AuthMiddleware,
-    Message,
-    Receive,
-    Scope,
-    Send,
-    get_identity,
-    send_error,
-)
-from authgate.gateway.proxies import TrustedProxies
+from authgate.gateway.middleware import AuthMiddleware
+from authgate.http.asgi import ASGIApp, Message, Receive, Scope, Send, get_identity, send_error
+from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.policy import PolicyMiddleware, load_policy
 from authgate.runtime import Runtime

@@ -9,7 +9,7 @@ from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, HTTP
 from fastapi.security.http import HTTPAuthorizationCredentials
 
 from authgate.errors import Forbidden, InsufficientScope
-from authgate.gateway.middleware import CLIENT_IP_SCOPE_KEY, get_identity
+from authgate.http.asgi import CLIENT_IP_SCOPE_KEY, get_identity
 from authgate.identity import Identity
 from authgate.oauth.clients import CLIENT_ID_PREFIX
 from authgate.runtime import Runtime

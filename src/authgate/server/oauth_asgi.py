@@ -34,22 +34,23 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from authgate.errors import AuthError, PayloadTooLarge, render
-from authgate.gateway.middleware import (
+from authgate.gateway.middleware import AuthMiddleware
+from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
     IDENTITY_SCOPE_KEY,
     ASGIApp,
-    AuthMiddleware,
     Receive,
     Scope,
     Send,
-    send_error,
+    fold_headers,
+    read_body,
+    request_path,
 )
 from authgate.oauth.form import parse_form
 from authgate.oauth.server import INACTIVE
 from authgate.policy import PolicyMiddleware
 from authgate.policy.model import Policy
 from authgate.runtime import Runtime
-from authgate.schemes.base import Headers
 
 __all__ = [
     "CLIENT_AUTHENTICATING_PATHS",
@@ -108,7 +109,6 @@ async def _revoke(
 CLIENT_AUTHENTICATING_PATHS = frozenset(
     {"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/device_authorization"}
 )
-_RAW_PATHS = {p.encode("ascii"): p for p in CLIENT_AUTHENTICATING_PATHS}
 #: The ``POST`` handlers answered in plain ASGI.
 _HANDLERS: dict[str, _Handler] = {
     "/oauth/token": _token,
@@ -120,18 +120,16 @@ _HANDLERS: dict[str, _Handler] = {
 def client_authenticating_path(scope: Scope) -> str | None:
     """The endpoint a request's raw path names exactly, or None.
 
-    The raw path is ``scope["raw_path"]`` up to ``?`` (as the scheme chain and the policy
-    see it); only servers that give no raw path are matched on the decoded ``path``.
+    The raw path is :func:`~authgate.http.asgi.request_path` (as the scheme chain and the
+    policy see it).
     """
     path: str = scope.get("path", "/")
     # Every other request (the hot path) stops here. Each exempt raw path decodes to
     # itself, a path under /oauth/, so this test only ever rejects non-matches.
     if not path.startswith("/oauth/"):
         return None
-    raw: bytes | None = scope.get("raw_path")
-    if raw:
-        return _RAW_PATHS.get(raw.partition(b"?")[0] if b"?" in raw else raw)
-    return path if path in CLIENT_AUTHENTICATING_PATHS else None
+    raw = request_path(scope)
+    return raw if raw in CLIENT_AUTHENTICATING_PATHS else None
 
 
 def declared_too_large(scope: Scope, limit: int) -> bool:
@@ -175,24 +173,11 @@ class OAuthEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         auth = self._auth
-        try:
-            auth._scan(scope["headers"])  # the middleware's header checks, not its chain
-        except AuthError as error:
-            await auth._audit_failure(error, scope, self._client_ip(scope))
-            await send_error(send, error)
+        if not await auth.screen(scope, send):  # the middleware's header checks, not its chain
             return
         scope[IDENTITY_SCOPE_KEY] = None  # the client authenticates in the endpoint
-        scope[CLIENT_IP_SCOPE_KEY] = self._client_ip(scope)
+        scope[CLIENT_IP_SCOPE_KEY] = auth.client_ip(scope)
         await self._app(scope, receive, send)
-
-    def _client_ip(self, scope: Scope) -> str | None:
-        """The trusted client address (X-Forwarded-For only from trusted proxies)."""
-        client = scope.get("client")
-        peer: str | None = client[0] if client else None
-        proxies = self._auth.proxies
-        if not proxies.enabled:
-            return peer
-        return proxies.client_ip(peer, Headers.from_asgi(scope["headers"]))
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = client_authenticating_path(scope)
@@ -203,7 +188,7 @@ class OAuthEndpoints:
         try:
             if declared_too_large(scope, self._max_body):
                 raise PayloadTooLarge("The request body is too large.")
-            body = await _read_body(receive, self._max_body)
+            body = await read_body(receive, self._max_body)
             if body is None:
                 return  # the client went away: nobody to answer
             headers = scope["headers"]
@@ -232,26 +217,6 @@ def _header(raw: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None when the client disconnected first.
-
-    Raises:
-        PayloadTooLarge: more than ``limit`` bytes arrived.
-    """
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk: bytes = message.get("body", b"")
-        if chunk:
-            body = body + chunk if body else chunk
-            if len(body) > limit:
-                raise PayloadTooLarge("The request body is too large.")
-        if not message.get("more_body", False):
-            return body
-
-
 async def _send(
     send: Send,
     status: int,
@@ -273,8 +238,5 @@ async def _send_error(send: Send, error: AuthError) -> None:
     ``WWW-Authenticate`` challenges) folded into one comma-separated value (RFC 9110
     §5.3)."""
     status, headers, body = render(error)
-    folded: dict[str, str] = {}
-    for name, value in headers:
-        folded[name] = f"{folded[name]}, {value}" if name in folded else value
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in folded.items()]
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fold_headers(headers).items()]
     await _send(send, status, raw, body)

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from authgate.audit.events import AuditRecord
 from authgate.errors import AuthError, InvalidCredentials, InvalidRequest, Unauthorized
-from authgate.gateway.middleware import get_identity
+from authgate.http.asgi import get_identity
 from authgate.oauth.security_events import is_family_revocation
 from authgate.runtime import Runtime
 from authgate.schemes.basic import parse_basic

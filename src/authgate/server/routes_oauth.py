@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from authgate.gateway.middleware import get_identity
+from authgate.http.asgi import get_identity
 from authgate.oauth.form import parse_form
 from authgate.oauth.metadata import authorization_server_metadata, openid_configuration
 from authgate.server.deps import Rt, client_ip

@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from authgate.credentials import CredentialResolver
 from authgate.errors import InvalidCredentials
 from authgate.identity import Identity
-from authgate.schemes.base import CredentialResolver
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
 from authgate.tokens.access import AccessTokenIssuer, IssuedAccessToken

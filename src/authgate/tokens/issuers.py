@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from authgate.tokens.keys import HMAC_MIN_KEY_BYTES, KeyRing
+
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
     "HMAC_ALGORITHMS",
@@ -33,8 +35,6 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 #: Everything an issuer may list in ``algorithms``; ``none`` is never among them.
 SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS | HMAC_ALGORITHMS
-#: RFC 7518 §3.2: "A key of the same size as the hash output ... or larger MUST be used".
-HMAC_MIN_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 
 class IssuerConfig(BaseModel):
@@ -128,8 +128,6 @@ class IssuerConfig(BaseModel):
             raise ValueError("jwks_min_ttl must not exceed jwks_max_ttl")
         if self.jwks is not None or self.public_key_pem is not None:
             # Import now so a weak or malformed key fails at start-up, not per request.
-            from authgate.tokens.keys import KeyRing
-
             KeyRing.from_config(self)
         return self
 

@@ -18,19 +18,43 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey, RSAKey
 from joserfc.util import base64_to_int
 
-from authgate.tokens.issuers import HMAC_MIN_KEY_BYTES
+__all__ = [
+    "HMAC_MIN_KEY_BYTES",
+    "KeyPolicyError",
+    "KeyRing",
+    "PinnedKey",
+    "StaticKeyMaterial",
+    "import_jwk",
+    "pin_algorithms",
+]
 
-if TYPE_CHECKING:
-    from authgate.tokens.issuers import IssuerConfig
+#: RFC 7518 §3.2: "A key of the same size as the hash output ... or larger MUST be used".
+HMAC_MIN_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
-__all__ = ["KeyPolicyError", "KeyRing", "PinnedKey", "import_jwk", "pin_algorithms"]
+
+class StaticKeyMaterial(Protocol):
+    """What :meth:`KeyRing.from_config` reads of an issuer's configuration
+    (:class:`~authgate.tokens.issuers.IssuerConfig`)."""
+
+    @property
+    def issuer(self) -> str: ...
+
+    @property
+    def jwks(self) -> dict[str, Any] | None: ...
+
+    @property
+    def public_key_pem(self) -> str | None: ...
+
+    @property
+    def allowed_algorithms(self) -> frozenset[str]: ...
+
 
 _RSA_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 _EC_ALGS = {
@@ -311,7 +335,7 @@ class KeyRing:
         return cls(keys)
 
     @classmethod
-    def from_config(cls, issuer: IssuerConfig) -> KeyRing:
+    def from_config(cls, issuer: StaticKeyMaterial) -> KeyRing:
         """The static ring of an issuer configured with ``jwks`` or ``public_key_pem``.
 
         Raises:

@@ -7,7 +7,7 @@ token asks :meth:`RevocationList.is_revoked` (one dict lookup, or one Redis ``EX
 An entry lives exactly as long as the token it denies: after ``exp`` the token is refused
 anyway, so the list never grows beyond the tokens that are both revoked and unexpired.
 
-:class:`~authgate.cache.redis_revocation.RedisRevocationList` is shared by every
+:class:`~authgate.tokens.redis_revocation.RedisRevocationList` is shared by every
 instance (``SET key 1 PX <remaining ms>``) and fails closed: when Redis cannot answer,
 verification is refused with a 503 rather than letting a possibly revoked token through.
 """

@@ -5,31 +5,26 @@ Wires RFC 9068 access tokens (:mod:`.access`), the signing key ring (:mod:`.sign
 RFC 9700 §4.14.2 refresh tokens (:mod:`.refresh`) and the key/secret exchange
 (:mod:`.exchange`). :meth:`TokenServices.open` is what a :class:`~authgate.runtime.Runtime`
 calls at start-up (after the database is migrated and Redis is opened);
-:meth:`TokenServices.bearer_authenticator` is the ``bearer`` entry of the scheme chain.
+:func:`authgate.schemes.own_tokens.own_token_authenticator` builds the ``bearer`` entry of
+the scheme chain from it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import httpx2
-
+from authgate.credentials import CredentialResolver
 from authgate.crypto.digest import Digester
 from authgate.crypto.sealing import MasterKeyRing
-from authgate.schemes.base import CredentialResolver
-from authgate.schemes.bearer import BearerJWTAuthenticator
-from authgate.schemes.mtls import ClientCertificates
-from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.store.db import Database
 from authgate.tokens.access import AccessTokenIssuer, AccessTokenVerifier
 from authgate.tokens.changes import ChangeLog
 from authgate.tokens.durable_revocation import DurableRevocationList
 from authgate.tokens.exchange import KeyPairExchange
 from authgate.tokens.holders import HolderDenyList
-from authgate.tokens.issuers import IssuerConfig
 from authgate.tokens.refresh import RefreshTokenService
 from authgate.tokens.revocation import MemoryRevocationList, RevocationList
 from authgate.tokens.signing import DEFAULT_ACCESS_TOKEN_ALGORITHM, SIGNING_ALGORITHMS
@@ -117,7 +112,7 @@ class TokenServices:
         if changes is not None:
             revocation = DurableRevocationList(db, changes, clock=clock)
         elif redis is not None:
-            from authgate.cache.redis_revocation import RedisRevocationList  # the redis extra
+            from authgate.tokens.redis_revocation import RedisRevocationList  # the redis extra
 
             revocation = RedisRevocationList(redis, clock=clock)
         else:
@@ -168,28 +163,4 @@ class TokenServices:
             verifier,
             holders,
             changes if changes is not None else ChangeLog(clock=clock),
-        )
-
-    def bearer_authenticator(
-        self,
-        external_issuers: Sequence[IssuerConfig] = (),
-        *,
-        http: httpx2.AsyncClient | None = None,
-        certificates: ClientCertificates | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> OwnTokenAuthenticator:
-        """The chain's ``bearer`` scheme: authgate's issuer plus the configured ones."""
-        own = self.access.issuer_config()
-        inner = BearerJWTAuthenticator(
-            [own, *external_issuers],
-            http=http,
-            clock=clock,
-            key_sources={own.issuer: LocalKeySource(self.signing)},
-        )
-        return OwnTokenAuthenticator(
-            inner,
-            issuer=own.issuer,
-            revocation=self.revocation,
-            certificates=certificates,
-            holders=self.holders,
         )

@@ -1,6 +1,6 @@
 """Looks up registered public keys and client certificates for the schemes.
 
-Implements :class:`~authgate.schemes.base.PublicKeyResolver` (RFC 9421 ed25519/ecdsa,
+Implements :class:`~authgate.credentials.PublicKeyResolver` (RFC 9421 ed25519/ecdsa,
 OAuth 1.0a RSA-SHA256) and the certificate lookup the mTLS scheme needs. Hits are kept in
 a short TTL cache; misses in a bounded negative cache so garbage key ids and unknown
 certificates reach the database once per TTL. ``invalidate()`` drops both, and is called
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from authgate.cache.local import CredentialCache, NegativeCache
+from authgate.accounts.caches import CredentialCache, NegativeCache
+from authgate.credentials import PublicKeyCredential
 from authgate.identity import Identity
-from authgate.schemes.base import PublicKeyCredential
 from authgate.scopes import user_scopes
 from authgate.store.db import Database
 from authgate.store.models import User

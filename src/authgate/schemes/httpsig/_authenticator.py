@@ -30,15 +30,12 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from authgate.credentials import CredentialResolver, PublicKeyResolver
 from authgate.errors import InvalidCredentials, InvalidRequest
+from authgate.http.headers import Headers
+from authgate.http.request import RequestView
 from authgate.identity import Identity
 from authgate.replay import ReplayCache
-from authgate.schemes.base import (
-    CredentialResolver,
-    Headers,
-    PublicKeyResolver,
-    RequestView,
-)
 
 from ._algorithms import ASYMMETRIC_ALGORITHMS, HMAC_SHA256, is_valid_asymmetric, is_valid_hmac
 from ._base import ComponentMissing, covered_names, signature_base

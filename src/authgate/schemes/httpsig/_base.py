@@ -17,7 +17,7 @@ import base64
 from collections.abc import Sequence
 
 from authgate.errors import InvalidRequest
-from authgate.schemes.base import RequestView
+from authgate.http.request import RequestView
 
 from ._sf import InnerList, Item, Token, serialize_item, serialize_params
 

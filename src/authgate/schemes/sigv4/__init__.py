@@ -3,7 +3,7 @@
 Spec: AWS General Reference, "Signature Version 4 signing process" — Task 1 (canonical
 request), Task 2 (string to sign), Task 3 (signing key and signature), Task 4 (the
 Authorization header and presigned query forms). Sans-I/O: the modules below compute and
-check signatures over a :class:`~authgate.schemes.base.RequestView`; only
+check signatures over a :class:`~authgate.http.request.RequestView`; only
 :class:`SigV4Authenticator` awaits anything (the credential resolver).
 
 - ``_canonical``: canonical URI/query/headers/request, string to sign, signing key, signature.

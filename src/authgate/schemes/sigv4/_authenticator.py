@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from authgate.credentials import CredentialResolver
 from authgate.errors import SignatureMismatch
+from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.schemes.base import CredentialResolver, RequestView
 from authgate.schemes.sigv4._canonical import ALGORITHM
 from authgate.schemes.sigv4._parse import has_header_signature, has_query_signature, parse_claim
 from authgate.schemes.sigv4._verify import (

@@ -1,6 +1,6 @@
 """The SigV4 signing computation: canonical request, string to sign, signing key, signature.
 
-Pure functions over a :class:`~authgate.schemes.base.RequestView`; nothing here decides
+Pure functions over a :class:`~authgate.http.request.RequestView`; nothing here decides
 whether a request is acceptable (that is :mod:`._authenticator`'s job).
 
 Spec: AWS General Reference, "Signature Version 4 signing process" — *Create a canonical
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
-from authgate.schemes.base import RequestView
+from authgate.http.request import RequestView
 
 __all__ = [
     "ALGORITHM",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from authgate.errors import InvalidRequest
-from authgate.schemes.base import RequestView
+from authgate.http.request import RequestView
 from authgate.schemes.sigv4._canonical import ALGORITHM
 
 __all__ = [

@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime
 
 from authgate.errors import InvalidRequest, SignatureMismatch
-from authgate.schemes.base import RequestView
+from authgate.http.request import RequestView
 from authgate.schemes.sigv4._canonical import (
     TERMINATOR,
     UNSIGNED_PAYLOAD,
