@@ -15,7 +15,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,18 @@ class LiveServer:
     def close(self) -> None:
         self.stop()
         self.http.close()
+
+    @classmethod
+    @contextmanager
+    def running(cls, home: Path, env: Mapping[str, str] | None = None) -> Iterator[LiveServer]:
+        """``authgate init`` on ``home``, a started server, closed afterwards."""
+        server = cls(home, env)
+        server.cli("init")
+        server.start()
+        try:
+            yield server
+        finally:
+            server.close()
 
     # -- credentials ------------------------------------------------------------------
 

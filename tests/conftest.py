@@ -114,6 +114,17 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
+async def other_process(settings: Settings) -> AsyncIterator[Runtime]:
+    """A second runtime on the same database (what the CLI or another instance opens):
+    its changes reach ``runtime`` only through the database."""
+    rt = await Runtime.open(settings, batched_audit=False)
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+@pytest.fixture
 def server(settings: Settings, runtime: Runtime) -> AuthgateServer:
     return AuthgateServer(settings, runtime)
 

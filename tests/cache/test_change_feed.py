@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -30,18 +29,8 @@ from authgate.tokens.holders import HOLDER_RETENTION, HolderDenyList
 from authgate.tokens.revocation import MemoryRevocationList
 
 
-@pytest.fixture
-async def other(settings: Settings) -> AsyncIterator[Runtime]:
-    """Another process on the same database (the CLI, a second server)."""
-    rt = await Runtime.open(settings, batched_audit=False)
-    try:
-        yield rt
-    finally:
-        await rt.close()
-
-
 async def test_changes_of_another_process_are_applied(
-    runtime: Runtime, other: Runtime, accounts: Accounts
+    runtime: Runtime, other_process: Runtime, accounts: Accounts
 ) -> None:
     await accounts.user("ann")
     pair = await accounts.key("ann", type="key-pair")
@@ -55,9 +44,9 @@ async def test_changes_of_another_process_are_applied(
     feed = ChangeFeed(runtime.db, apply)
     await feed.load()
 
-    await other.keys.revoke(LOCAL_ADMIN, pair["id"])
-    assert other.notices is not None
-    await other.notices.flush()  # the cache notice that follows the revocation
+    await other_process.keys.revoke(LOCAL_ADMIN, pair["id"])
+    assert other_process.notices is not None
+    await other_process.notices.flush()  # the cache notice that follows the revocation
     assert holders.denied_at(pair["id"]) is None  # not read yet
     assert await feed.poll() >= 2  # the key pair, and the token of its family
     assert holders.denied_at(pair["id"]) is not None and set(dropped) == {pair["id"]}
@@ -140,7 +129,7 @@ async def test_purge_keeps_what_is_still_in_force(runtime: Runtime) -> None:
 
 
 async def test_the_loop_applies_within_its_interval_and_at_once_when_woken(
-    runtime: Runtime, other: Runtime, accounts: Accounts
+    runtime: Runtime, other_process: Runtime, accounts: Accounts
 ) -> None:
     applied: asyncio.Queue[Change] = asyncio.Queue()
 
@@ -153,14 +142,14 @@ async def test_the_loop_applies_within_its_interval_and_at_once_when_woken(
     task = asyncio.create_task(slow.run())
     try:
         await accounts.user("dan")
-        await other.users.disable(LOCAL_ADMIN, "dan")
+        await other_process.users.disable(LOCAL_ADMIN, "dan")
         started = time.monotonic()
         change = await asyncio.wait_for(applied.get(), 1.0)
         assert change.kind == "user" and time.monotonic() - started < 0.5
 
         slow.interval = 30.0
         await asyncio.sleep(0.15)  # the loop now waits 30 s unless woken
-        await other.tokens.revocation.revoke("woken", time.time() + 60)
+        await other_process.tokens.revocation.revoke("woken", time.time() + 60)
         slow.wake()
         change = await asyncio.wait_for(applied.get(), 1.0)
         assert change.subject == "woken"
@@ -208,7 +197,7 @@ async def test_users_disabled_before_the_log_existed_are_denied_at_start_up(
 
 
 async def test_two_processes_revoking_one_token_at_once(
-    runtime: Runtime, other: Runtime, accounts: Accounts
+    runtime: Runtime, other_process: Runtime, accounts: Accounts
 ) -> None:
     """The loser of the race on ``revoked_tokens`` (primary key ``jti``) is no error."""
     revocation = runtime.tokens.revocation
@@ -219,7 +208,7 @@ async def test_two_processes_revoking_one_token_at_once(
 
     async def stage_after_the_other(session: AsyncSession, jti: str, exp: float) -> Change:
         change = await read_before_insert(session, jti, exp)  # reads: no row yet
-        await other.tokens.revocation.revoke(jti, exp)  # the other process wins
+        await other_process.tokens.revocation.revoke(jti, exp)  # the other process wins
         return change
 
     revocation.changes.stage_token = stage_after_the_other  # type: ignore[method-assign]
@@ -233,7 +222,7 @@ async def test_two_processes_revoking_one_token_at_once(
 
 
 async def test_cache_notices_drop_cached_entries_and_deny_nothing(
-    runtime: Runtime, other: Runtime, accounts: Accounts
+    runtime: Runtime, other_process: Runtime, accounts: Accounts
 ) -> None:
     """``cache`` rows (a new password, a rotated secret) invalidate; they never deny."""
     from authgate.cache.notices import parse_notice
@@ -250,11 +239,11 @@ async def test_cache_notices_drop_cached_entries_and_deny_nothing(
     )
     feed = ChangeFeed(runtime.db, apply)
     await feed.load()
-    assert other.notices is not None
-    other.notices.notify("principal", "user-1")
-    other.notices.notify("credential", "key-1")
-    other.notices.notify("all")
-    await other.notices.flush()
+    assert other_process.notices is not None
+    other_process.notices.notify("principal", "user-1")
+    other_process.notices.notify("credential", "key-1")
+    other_process.notices.notify("all")
+    await other_process.notices.flush()
     assert await feed.poll() == 3  # written concurrently: in any order
     assert sorted(dropped) == ["all", "credential key-1", "principal user-1"]
     assert holders.denied_at("user-1") is None and holders.denied_at("key-1") is None

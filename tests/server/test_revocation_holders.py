@@ -13,13 +13,11 @@ Issue 8 items 4 and 5, over HTTP against the real server (SQLite and PostgreSQL)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx2
 import jwt
-import pytest
 from tests._oauth_support import OAuthWorld, basic, bearer, oauth
 from tests.conftest import Accounts
 
@@ -48,17 +46,6 @@ async def _active(world: OAuthWorld, rs: dict[str, Any], token: str) -> bool:
         headers=basic(rs["client_id"], rs["client_secret"]),
     )
     return bool(r.json()["active"])
-
-
-@pytest.fixture
-async def other_process(settings: Settings) -> AsyncIterator[Runtime]:
-    """A second runtime on the same database (what the CLI opens): its changes reach the
-    server only through the database."""
-    rt = await Runtime.open(settings, batched_audit=False)
-    try:
-        yield rt
-    finally:
-        await rt.close()
 
 
 async def test_a_disabled_owner_s_clients_get_no_tokens_and_lose_theirs(

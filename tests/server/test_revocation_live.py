@@ -42,14 +42,8 @@ def live(
     if request.param == "redis":
         _redis_reachable()
         env["AUTHGATE_REDIS_URL"] = REDIS_URL
-    home = tmp_path_factory.mktemp("live") / "home"
-    server = LiveServer(home, env)
-    server.cli("init")
-    server.start()
-    try:
+    with LiveServer.running(tmp_path_factory.mktemp("live") / "home", env) as server:
         yield server
-    finally:
-        server.close()
 
 
 def _refused_within(live: LiveServer, headers: dict[str, str]) -> float:

@@ -18,13 +18,8 @@ from tests._live_server import LiveServer, bearer, wait_until
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path / "home")
-    server.cli("init")
-    server.start()
-    try:
+    with LiveServer.running(tmp_path / "home") as server:
         yield server
-    finally:
-        server.close()
 
 
 def test_revoked_tokens_stay_refused_after_a_restart(live: LiveServer) -> None:
