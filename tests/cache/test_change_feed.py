@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import Accounts
 
-from authgate.cache.change_feed import GAP_TIMEOUT, ChangeFeed
+from authgate.cache.change_feed import GAP_TIMEOUT, PAGE, ChangeFeed
 from authgate.cache.revocations import revocation_handler
 from authgate.config import Settings
 from authgate.runtime import LOCAL_ADMIN, Runtime
@@ -110,6 +110,23 @@ async def test_an_id_committed_late_is_not_skipped(runtime: Runtime) -> None:
     assert await feed.poll() == 0
     assert feed.floor == base + 5  # the gap was given up on; nothing applied twice
     assert seen.count("after-a-rollback") == 1
+
+
+async def test_a_gap_below_a_full_page_hides_nothing_after_it(runtime: Runtime) -> None:
+    """An id still open below more than a page of committed rows: all are read at once."""
+    seen: list[str] = []
+    feed = ChangeFeed(runtime.db, lambda c: seen.append(c.subject))
+    await feed.load()
+    base = feed.floor
+    at = utc_datetime(time.time())
+    async with runtime.db.session() as s, s.begin():  # base + 1 has not committed yet
+        s.add_all(
+            ChangeRecord(id=base + 2 + i, kind="user", subject=f"u{i}", at=at)
+            for i in range(PAGE + 5)
+        )
+    assert await feed.poll() == PAGE + 5
+    assert feed.floor == base and seen[-1] == f"u{PAGE + 4}"
+    assert await feed.poll() == 0  # nothing twice while the gap stays open
 
 
 async def test_purge_keeps_what_is_still_in_force(runtime: Runtime) -> None:

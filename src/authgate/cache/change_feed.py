@@ -25,7 +25,10 @@ from collections.abc import Callable
 from authgate.store.db import Database
 from authgate.tokens.changes import Change, changes_since, load_state
 
-__all__ = ["GAP_TIMEOUT", "ChangeFeed"]
+__all__ = ["GAP_TIMEOUT", "PAGE", "ChangeFeed"]
+
+#: Rows read per query.
+PAGE = 1000
 
 #: Seconds a gap in the ids is waited for before it is taken for a rolled-back write.
 GAP_TIMEOUT = 30.0
@@ -71,18 +74,21 @@ class ChangeFeed:
 
     async def poll(self) -> int:
         """Read and apply the changes not seen yet; returns how many were new."""
-        new = 0
-        while True:
-            batch = await changes_since(self._db, self.floor)
+        new, after = 0, self.floor
+        while True:  # page by the last id read, not the floor: a gap held open below
+            # a full page must not hide the rows after it
+            batch = await changes_since(self._db, after, limit=PAGE)
             fresh = [c for c in batch if c.id not in self._seen]
             now = self._clock()
             for change in fresh:
                 self._apply(change)
                 self._seen[change.id] = now
             new += len(fresh)
-            self._advance(now)
-            if len(batch) < 1000 or not fresh:
-                return new
+            if len(batch) < PAGE:
+                break
+            after = batch[-1].id
+        self._advance(self._clock())
+        return new
 
     def _advance(self, now: float) -> None:
         seen = self._seen
