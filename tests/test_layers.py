@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("schemes", frozenset({"schemes"})),
     ("services", frozenset({"oauth", "policy"})),
     ("wiring", frozenset({"config", "runtime"})),
-    ("embedding", frozenset({"gateway"})),
+    ("embedding", frozenset({"embedding"})),
     ("fronts", frozenset({"server", "cli", "user_removal", "__main__", "authgate"})),
 )
 

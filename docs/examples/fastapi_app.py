@@ -34,7 +34,7 @@ from authgate import (
     SchemeChain,
 )
 from authgate.crypto.passwords import PasswordHasher
-from authgate.gateway.fastapi import Authenticated, install_error_handler, require
+from authgate.embedding.fastapi import Authenticated, install_error_handler, require
 from authgate.schemes.base import KeyPairCredential
 
 # Demo credentials, so the example runs as is. Never hard-code real ones.

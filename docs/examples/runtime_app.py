@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request, Security
 
 from authgate import Identity, RuntimeMiddleware, Settings, get_runtime
 from authgate.audit import AuditRecord
-from authgate.gateway.fastapi import Authenticated, install_error_handler, require
+from authgate.embedding.fastapi import Authenticated, install_error_handler, require
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from authgate.config import Settings
     from authgate.credentials import CredentialResolver
+    from authgate.embedding.embed import RuntimeMiddleware, get_runtime
+    from authgate.embedding.middleware import AuthMiddleware
     from authgate.errors import (
         AuthError,
         Conflict,
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
         SignatureMismatch,
         Unauthorized,
     )
-    from authgate.gateway.embed import RuntimeMiddleware, get_runtime
-    from authgate.gateway.middleware import AuthMiddleware
     from authgate.http.asgi import get_identity
     from authgate.http.request import RequestView
     from authgate.identity import Identity
@@ -45,7 +45,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ApiKeyAuthenticator": "authgate.schemes.apikey",
     "AuthError": "authgate.errors",
-    "AuthMiddleware": "authgate.gateway.middleware",
+    "AuthMiddleware": "authgate.embedding.middleware",
     "Authenticator": "authgate.schemes.base",
     "BasicAuthenticator": "authgate.schemes.basic",
     "Conflict": "authgate.errors",
@@ -61,13 +61,13 @@ _EXPORTS = {
     "RateLimited": "authgate.errors",
     "RequestView": "authgate.http.request",
     "Runtime": "authgate.runtime",
-    "RuntimeMiddleware": "authgate.gateway.embed",
+    "RuntimeMiddleware": "authgate.embedding.embed",
     "SchemeChain": "authgate.schemes.chain",
     "Settings": "authgate.config",
     "SignatureMismatch": "authgate.errors",
     "Unauthorized": "authgate.errors",
     "get_identity": "authgate.http.asgi",
-    "get_runtime": "authgate.gateway.embed",
+    "get_runtime": "authgate.embedding.embed",
 }
 
 __all__ = [

@@ -8,8 +8,8 @@ import httpx2
 import pytest
 
 from authgate.audit import AuditRecord
-from authgate.gateway import AuthMiddleware, get_identity
-from authgate.gateway.proxies import TrustedProxies
+from authgate.embedding import AuthMiddleware, get_identity
+from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.policy import DECISION_SCOPE_KEY, Decision, PolicyMiddleware, parse_policy
 from authgate.schemes.apikey import ApiKeyAuthenticator

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests._pki_material import issue, make_ca
 
+from authgate.embedding import AuthMiddleware, get_identity
 from authgate.errors import AuthError, InvalidCredentials, InvalidRequest
-from authgate.gateway import AuthMiddleware, get_identity
-from authgate.gateway.proxies import TrustedProxies
+from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.schemes.base import Headers, RequestView
 from authgate.schemes.chain import SchemeChain

@@ -243,8 +243,8 @@ async def test_revocation_during_an_in_flight_lookup_is_not_cached_away(
 
 def test_identity_shortcut_ignores_results_from_before_a_clear() -> None:
     from authgate.crypto.digest import Digester
-    from authgate.gateway.fastpath import VerifiedIdentityCache
     from authgate.identity import Identity
+    from authgate.schemes.fastpath import VerifiedIdentityCache
 
     cache = VerifiedIdentityCache(Digester(b"k" * 32))
     key = cache.key(b"x-api-key", b"agk_x")

@@ -1,4 +1,4 @@
-"""Pure-ASGI policy enforcement, placed *inside* :class:`~authgate.gateway.AuthMiddleware`.
+"""Pure-ASGI policy enforcement, placed *inside* :class:`~authgate.embedding.AuthMiddleware`.
 
 ``AuthMiddleware`` authenticates and puts the :class:`~authgate.identity.Identity` (or None)
 and the trusted client IP into the scope; this middleware decides the request with

@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from authgate.embedding.fastapi import error_response
 from authgate.errors import AuthError, InvalidRequest, NotFound
-from authgate.gateway.fastapi import error_response
 from authgate.server import (
     routes_audit,
     routes_auth,

@@ -17,8 +17,8 @@ import json
 import logging
 
 from authgate.config import Settings
+from authgate.embedding.middleware import AuthMiddleware
 from authgate.errors import PayloadTooLarge
-from authgate.gateway.middleware import AuthMiddleware
 from authgate.http.asgi import ASGIApp, Message, Receive, Scope, Send, get_identity, send_error
 from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity

@@ -12,7 +12,7 @@ header carries a client id and secret, not a user's. So they never meet the sche
 chain: :class:`~authgate.server.app.AuthgateServer` hands a request whose raw path
 (RFC 3986 §3.3, ``scope["raw_path"]`` up to ``?``) is exactly one of
 :data:`CLIENT_AUTHENTICATING_PATHS` to :class:`OAuthEndpoints` instead of to
-:class:`~authgate.gateway.middleware.AuthMiddleware`. An encoded variant
+:class:`~authgate.embedding.middleware.AuthMiddleware`. An encoded variant
 (``/oauth%2Ftoken``) is not one of them: it meets the chain, which fails closed.
 
 What applies to every request applies here too, in the same order as on the general
@@ -33,8 +33,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from authgate.embedding.middleware import AuthMiddleware
 from authgate.errors import AuthError, PayloadTooLarge, render
-from authgate.gateway.middleware import AuthMiddleware
 from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
     IDENTITY_SCOPE_KEY,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from authgate.gateway.middleware import AuthMiddleware
+from authgate.embedding.middleware import AuthMiddleware
 from authgate.http.asgi import ASGIApp, Message, Receive, Scope, Send
 from authgate.http.proxies import TrustedProxies
 

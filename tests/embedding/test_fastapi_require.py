@@ -1,4 +1,4 @@
-"""authgate.gateway.fastapi: require(...) dependencies, error rendering, OpenAPI."""
+"""authgate.embedding.fastapi: require(...) dependencies, error rendering, OpenAPI."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import httpx2
 import pytest
 from fastapi import Depends, FastAPI, Security
 
-from authgate.errors import InsufficientScope, InvalidCredentials, Unauthorized, render
-from authgate.gateway.fastapi import (
+from authgate.embedding.fastapi import (
     Authenticated,
     MaybeAnonymous,
     error_response,
     install_error_handler,
     require,
 )
-from authgate.gateway.middleware import IDENTITY_SCOPE_KEY, AuthMiddleware, Receive, Scope, Send
+from authgate.embedding.middleware import IDENTITY_SCOPE_KEY, AuthMiddleware, Receive, Scope, Send
+from authgate.errors import InsufficientScope, InvalidCredentials, Unauthorized, render
 from authgate.identity import Identity
 from authgate.schemes.anonymous import ANONYMOUS
 from authgate.schemes.apikey import ApiKeyAuthenticator

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx2
 import pytest
 
+from authgate.embedding import AuthMiddleware, get_identity
+from authgate.embedding.middleware import CLIENT_IP_SCOPE_KEY
 from authgate.errors import InvalidCredentials
-from authgate.gateway import AuthMiddleware, get_identity
-from authgate.gateway.middleware import CLIENT_IP_SCOPE_KEY
-from authgate.gateway.proxies import TrustedProxies
+from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.schemes.apikey import ApiKeyAuthenticator
 from authgate.schemes.base import Headers, KeyPairCredential

@@ -1,4 +1,4 @@
-"""FastAPI dependencies over :class:`~authgate.gateway.middleware.AuthMiddleware`.
+"""FastAPI dependencies over :class:`~authgate.embedding.middleware.AuthMiddleware`.
 
 The middleware authenticates every request and leaves ``Identity | None`` in the ASGI
 scope; these dependencies *authorize*: is there a caller, with an accepted scheme, the

@@ -30,8 +30,8 @@ from tests._pki_material import Issued, issue, make_ca
 from tests.conftest import IN_CI, make_settings
 
 from authgate.accounts.pki import PkiResolver, PkiService
-from authgate.gateway import AuthMiddleware, get_identity
-from authgate.gateway.proxies import TrustedProxies
+from authgate.embedding import AuthMiddleware, get_identity
+from authgate.http.proxies import TrustedProxies
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.mtls import MtlsAuthenticator
