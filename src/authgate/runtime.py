@@ -27,7 +27,7 @@ from authgate.home import ServerSecrets, ensure_home, load_secrets
 from authgate.http.client_certs import ClientCertificates
 from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
-from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
+from authgate.mfa import LoginThrottle, MemoryThrottleStore, MfaService
 from authgate.mfa.lockouts import LockoutAuditor
 from authgate.mfa.throttle import ThrottleStore
 from authgate.oauth.clients import ClientCache, ClientService
@@ -80,7 +80,7 @@ def build_schemes(
     sigv4_credentials: SigV4Credentials | None = None,
     pki: PkiResolver | None = None,
     tokens: TokenServices | None = None,
-    login_throttle: TotpThrottle | None = None,
+    login_throttle: LoginThrottle | None = None,
 ) -> list[Authenticator]:
     """The enabled schemes in chain order, wired to the store and the replay cache."""
     out: list[Authenticator] = []
@@ -352,7 +352,7 @@ class Runtime:
         users.after_password_change = login_sessions.revoke_user  # a stolen session dies too
         sigv4 = SigV4Credentials(resolver, keys.session_token)
         # Password failures are counted together whether they come over Basic or the form.
-        login_throttle = TotpThrottle(
+        login_throttle = LoginThrottle(
             throttle_store("login"),
             time.time,
             on_refused=LockoutAuditor(audit, "login", time.time),
@@ -397,7 +397,7 @@ class Runtime:
             secrets.master_keys,
             secrets.digester,
             audit,
-            TotpThrottle(
+            LoginThrottle(
                 throttle_store("mfa"),
                 time.time,
                 on_refused=LockoutAuditor(audit, "mfa", time.time),

@@ -28,10 +28,10 @@ one Redis server or a primary with replicas, not Redis Cluster.)
 cannot be had within ``lock_timeout``, when the locks were lost before the save, or when a
 stored document is unreadable, the store raises :class:`ThrottleUnavailable` — a 503
 ``temporarily_unavailable`` like :class:`~authgate.cache.redis_replay.ReplayCacheUnavailable`
-— so :meth:`~authgate.mfa.throttle.TotpThrottle.acquire` refuses the attempt before any
+— so :meth:`~authgate.mfa.throttle.LoginThrottle.acquire` refuses the attempt before any
 password or code is checked: no guess is ever made without being counted. (A not-allowed
 ``Decision`` would also refuse, but as a misleading "wrong password/code" 401 with a
-failure audit event.) :meth:`~authgate.mfa.throttle.TotpThrottle.succeeded` treats it as
+failure audit event.) :meth:`~authgate.mfa.throttle.LoginThrottle.succeeded` treats it as
 a lost refund: the account stays stricter, the user's verified factor stands.
 """
 

@@ -2,15 +2,15 @@
 
 from authgate.mfa.recovery import RecoveryCodes
 from authgate.mfa.service import EnrolmentStarted, MfaService
-from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
+from authgate.mfa.throttle import LoginThrottle, MemoryThrottleStore, ThrottlePolicy
 from authgate.mfa.totp import TotpParams
 
 __all__ = [
     "EnrolmentStarted",
+    "LoginThrottle",
     "MemoryThrottleStore",
     "MfaService",
     "RecoveryCodes",
     "ThrottlePolicy",
     "TotpParams",
-    "TotpThrottle",
 ]

@@ -1,4 +1,9 @@
-"""Throttling of one-time-code guesses (RFC 4226 §7.3, RFC 6238 §5.1; NIST SP 800-63B §5.2.2).
+"""Throttling of password and one-time-code guesses (NIST SP 800-63B §5.2.2).
+
+RFC 4226 §7.3 and RFC 6238 §5.1 require it for one-time codes.
+
+One :class:`LoginThrottle` counts password checks (Basic and the login form), another
+TOTP and recovery codes; each has its own budget.
 
 A 6-digit code accepted over three steps gives a guess a 3-in-a-million chance, so
 guesses must be limited — but a limit that an attacker can trip is a way to lock the
@@ -28,7 +33,7 @@ Policy (defaults of :class:`ThrottlePolicy`), per account = user id, across all 
    address (NAT), never for longer than the window.
 
 The decisions are pure functions over plain state (:func:`decide`, :func:`charge`,
-:func:`refund`); :class:`TotpThrottle` loads and saves the state through a
+:func:`refund`); :class:`LoginThrottle` loads and saves the state through a
 :class:`ThrottleStore` with an injected clock. :class:`MemoryThrottleStore` serves one
 instance; instances sharing a database need a shared store
 (:class:`~authgate.cache.redis_throttle.RedisThrottleStore`).
@@ -36,15 +41,15 @@ instance; instances sharing a database need a shared store
 Load → decide/charge → save must be atomic for the counting rule (1.) to hold: two
 attempts that both read *n* failures and both write *n + 1* would let a guess through
 uncounted, and an attacker spraying several instances would get several times the cap.
-So :class:`TotpThrottle` does the whole sequence under :meth:`ThrottleStore.lock`, which
+So :class:`LoginThrottle` does the whole sequence under :meth:`ThrottleStore.lock`, which
 the store makes exclusive across everyone who shares it (one process for the memory
 store, every instance for the Redis store), and saves through the store view the lock
 yields (the Redis store refuses a save whose lock was lost).
 
 A store that cannot answer raises an :class:`~authgate.errors.AuthError` (the Redis store:
-503 ``temporarily_unavailable``). :meth:`TotpThrottle.acquire` lets it through — the
+503 ``temporarily_unavailable``). :meth:`LoginThrottle.acquire` lets it through — the
 attempt is refused, never let past an unrecorded count (fail closed; NIST SP 800-63B
-§5.2.2 requires the limit to hold). :meth:`TotpThrottle.succeeded` logs and swallows it:
+§5.2.2 requires the limit to hold). :meth:`LoginThrottle.succeeded` logs and swallows it:
 the refund only ever loosens the state, so losing it leaves the account *stricter*, and
 the factor just verified (a TOTP step or a recovery code, already spent) stays accepted.
 """
@@ -64,12 +69,12 @@ __all__ = [
     "UNKNOWN_LANE",
     "AccountState",
     "Decision",
+    "LoginThrottle",
     "MemoryThrottleStore",
     "SourceState",
     "ThrottlePolicy",
     "ThrottleStates",
     "ThrottleStore",
-    "TotpThrottle",
     "charge",
     "decide",
     "refund",
@@ -228,7 +233,7 @@ class ThrottleStates(Protocol):
     """Loading and saving the state of accounts and sources (``ttl`` in seconds).
 
     Any method may raise an :class:`~authgate.errors.AuthError` when the store cannot
-    answer; see the module docstring for how :class:`TotpThrottle` treats it.
+    answer; see the module docstring for how :class:`LoginThrottle` treats it.
     """
 
     async def load_account(self, account: str) -> AccountState | None: ...
@@ -293,7 +298,7 @@ class MemoryThrottleStore:
             del table[key]
 
 
-class TotpThrottle:
+class LoginThrottle:
     """Gate around a code check: :meth:`acquire` before, :meth:`succeeded` after success.
 
     ``on_refused`` hears of each refused attempt, after the store's lock is released
