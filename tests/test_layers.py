@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("core", frozenset({"errors", "identity", "scopes", "timefmt", "durations", "installation"})),
     ("crypto", frozenset({"crypto", "home", "credentials"})),
     ("http", frozenset({"http"})),
-    ("storage", frozenset({"store", "audit", "replay"})),
+    ("storage", frozenset({"store", "audit", "replay", "kv"})),
     ("tokens", frozenset({"tokens"})),
     ("accounts", frozenset({"accounts"})),
     ("mfa", frozenset({"mfa"})),

@@ -17,15 +17,7 @@ from tests._redis_support import scoped_redis, test_redis
 from tests.conftest import REDIS_URL
 
 from authgate.cache.redis_client import open_redis
-from authgate.cache.redis_throttle import (
-    DEFAULT_PREFIX,
-    RedisThrottleStore,
-    ThrottleUnavailable,
-    decode_account,
-    decode_source,
-    encode_account,
-    encode_source,
-)
+from authgate.cache.redis_throttle import DEFAULT_PREFIX, RedisThrottleStore, ThrottleUnavailable
 from authgate.errors import AuthError, render
 from authgate.mfa.throttle import (
     UNKNOWN_LANE,
@@ -36,6 +28,12 @@ from authgate.mfa.throttle import (
     ThrottlePolicy,
     ThrottleStates,
     ThrottleStore,
+)
+from authgate.mfa.throttle_store import (
+    decode_account,
+    decode_source,
+    encode_account,
+    encode_source,
 )
 
 pytestmark = pytest.mark.redis

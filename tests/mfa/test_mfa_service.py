@@ -18,7 +18,8 @@ from authgate.home import load_secrets
 from authgate.identity import Identity
 from authgate.mfa import totp
 from authgate.mfa.service import MfaService
-from authgate.mfa.throttle import LoginThrottle, MemoryThrottleStore, ThrottlePolicy
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.scopes import user_scopes
 from authgate.store.migrate import _config

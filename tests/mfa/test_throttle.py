@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from authgate.mfa.throttle import LoginThrottle, MemoryThrottleStore, ThrottlePolicy
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 
 
 class Clock:

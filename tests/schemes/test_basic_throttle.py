@@ -8,7 +8,8 @@ import pytest
 
 from authgate.errors import InvalidCredentials
 from authgate.identity import Identity
-from authgate.mfa.throttle import LoginThrottle, MemoryThrottleStore, ThrottlePolicy
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.schemes.base import Headers, KeyPairCredential, RequestView
 from authgate.schemes.basic import BasicAuthenticator
 

@@ -22,7 +22,8 @@ import pytest
 from tests._mfa_support import basic
 from tests.conftest import Accounts
 
-from authgate.mfa.throttle import LoginThrottle, MemoryThrottleStore
+from authgate.mfa.throttle import LoginThrottle
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.runtime import Runtime
 
 PASSWORD = "alice first password"

@@ -2,7 +2,8 @@
 
 from authgate.mfa.recovery import RecoveryCodes
 from authgate.mfa.service import EnrolmentStarted, MfaService
-from authgate.mfa.throttle import LoginThrottle, MemoryThrottleStore, ThrottlePolicy
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.mfa.totp import TotpParams
 
 __all__ = [

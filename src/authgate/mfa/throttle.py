@@ -34,7 +34,8 @@ Policy (defaults of :class:`ThrottlePolicy`), per account = user id, across all 
 
 The decisions are pure functions over plain state (:func:`decide`, :func:`charge`,
 :func:`refund`); :class:`LoginThrottle` loads and saves the state through a
-:class:`ThrottleStore` with an injected clock. :class:`MemoryThrottleStore` serves one
+:class:`ThrottleStore` with an injected clock (:mod:`authgate.mfa.throttle_store`: on any
+:class:`~authgate.kv.store.ExpiringStore`). Its ``MemoryThrottleStore`` serves one
 instance; instances sharing a database need a shared store
 (:class:`~authgate.cache.redis_throttle.RedisThrottleStore`).
 
@@ -56,12 +57,11 @@ the factor just verified (a TOTP step or a recovery code, already spent) stays a
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from authgate.errors import AuthError
 
@@ -70,7 +70,6 @@ __all__ = [
     "AccountState",
     "Decision",
     "LoginThrottle",
-    "MemoryThrottleStore",
     "SourceState",
     "ThrottlePolicy",
     "ThrottleStates",
@@ -83,7 +82,6 @@ __all__ = [
 #: The lane shared by every source not yet known for the account.
 UNKNOWN_LANE = "*"
 
-_S = TypeVar("_S")
 log = logging.getLogger("authgate.mfa")
 
 #: Told of every refused attempt: account, source, decision (e.g. to audit a lock-out).
@@ -256,46 +254,6 @@ class ThrottleStore(ThrottleStates, Protocol):
         shares the store, so a load → save under it cannot lose another's update.
         """
         ...
-
-
-class MemoryThrottleStore:
-    """Throttle state of one instance, entries dropped after their TTL."""
-
-    def __init__(self, clock: Callable[[], float], *, max_entries: int = 100_000) -> None:
-        self._clock = clock
-        self._max = max_entries
-        self._accounts: dict[str, tuple[float, AccountState]] = {}
-        self._sources: dict[str, tuple[float, SourceState]] = {}
-        self._lock = asyncio.Lock()
-
-    @asynccontextmanager
-    async def lock(self, account: str, source: str | None) -> AsyncIterator[ThrottleStates]:
-        """One lock for the whole store: the state lives in this process only."""
-        async with self._lock:
-            yield self
-
-    async def load_account(self, account: str) -> AccountState | None:
-        hit = self._accounts.get(account)
-        return hit[1] if hit is not None and hit[0] > self._clock() else None
-
-    async def save_account(self, account: str, state: AccountState, ttl: float) -> None:
-        self._prune(self._accounts)
-        self._accounts[account] = (self._clock() + ttl, state)
-
-    async def load_source(self, source: str) -> SourceState | None:
-        hit = self._sources.get(source)
-        return hit[1] if hit is not None and hit[0] > self._clock() else None
-
-    async def save_source(self, source: str, state: SourceState, ttl: float) -> None:
-        self._prune(self._sources)
-        self._sources[source] = (self._clock() + ttl, state)
-
-    def _prune(self, table: dict[str, tuple[float, _S]]) -> None:
-        if len(table) < self._max:
-            return
-        now = self._clock()
-        for key in [k for k, (until, _) in table.items() if until <= now]:
-            del table[key]
 
 
 class LoginThrottle:
