@@ -28,8 +28,8 @@ def test_entries_expire_after_ttl_or_earlier_deadline() -> None:
 def test_explicit_now_for_callers_with_their_own_clock() -> None:
     cache: TtlCache[str, int] = TtlCache(10, 5)
     cache.put("a", 1, now=0.0)
-    assert cache.get("a", 9.9) == 1
-    assert cache.get("a", 10.0) is None
+    assert cache.get_at("a", 9.9) == 1
+    assert cache.get_at("a", 10.0) is None and len(cache) == 0
 
 
 def test_full_cache_drops_the_oldest_put_and_a_hit_does_not_reorder() -> None:

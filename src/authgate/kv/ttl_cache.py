@@ -55,15 +55,23 @@ class TtlCache(Generic[K, V]):
         self._on_drop = on_drop
         self._entries: dict[K, tuple[V, float]] = {}
 
-    def get(self, key: K, now: float | None = None) -> V | None:
-        """The value of ``key`` if it has not expired at ``now`` (default: the clock)."""
+    def get(self, key: K) -> V | None:
+        """The value of ``key`` if it has not expired (the hot path: a lookup, a compare)."""
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry[1] > (self._clock() if now is None else now):
+        if entry[1] > self._clock():
             return entry[0]
         self._drop(key)
         return None
+
+    def get_at(self, key: K, now: float) -> V | None:
+        """:meth:`get` on the caller's clock: the value if it has not expired at ``now``."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[1] <= now:
+            self._drop(key)
+            return None
+        return None if entry is None else entry[0]
 
     def put(
         self, key: K, value: V, *, until: float | None = None, now: float | None = None

@@ -74,7 +74,7 @@ class VerifiedTokenCache:
     def get(self, token: str, now: float) -> Identity | None:
         """The cached Identity for ``token`` if it is still valid at ``now``, else None."""
         key = self.digest(token)
-        entry = self._entries.get(key, now)
+        entry = self._entries.get_at(key, now)
         if entry is None:
             return None
         if (entry.exp is not None and now >= entry.exp + entry.leeway) or (
