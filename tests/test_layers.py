@@ -21,7 +21,12 @@ DOC = ROOT / "docs" / "architecture.md"
 
 #: Bottom first. A module may import its own layer and the layers below, never above.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("core", frozenset({"errors", "identity", "scopes", "timefmt", "durations", "installation"})),
+    (
+        "core",
+        frozenset(
+            {"errors", "identity", "scopes", "timefmt", "durations", "installation", "metrics"}
+        ),
+    ),
     ("crypto", frozenset({"crypto", "home", "credentials"})),
     ("http", frozenset({"http"})),
     ("storage", frozenset({"store", "audit", "replay", "kv"})),
