@@ -69,3 +69,16 @@ def test_repr_never_shows_keys() -> None:
     cache: TtlCache[str, int] = TtlCache(10, 5, Clock())
     cache.put("secret-digest", 1)
     assert "secret" not in repr(cache)
+
+
+def test_expiry_and_prune() -> None:
+    dropped: list[str] = []
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(10, 5, clock, on_drop=lambda k, v: dropped.append(k))
+    cache.put("a", 1, until=clock.now + 1)
+    cache.put("b", 2)
+    assert cache.expiry("a") == clock.now + 1 and cache.expiry("x") is None
+    clock.now += 1
+    assert cache.expiry("a") is None
+    cache.prune()
+    assert list(cache) == ["b"] and dropped == ["a"]

@@ -1,14 +1,17 @@
-""":class:`~authgate.kv.store.ExpiringStore` in this process: a dict of value and deadline."""
+"""The :class:`~authgate.kv.store.ExpiringStore` of one process, on a ``TtlCache``."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from authgate.kv.store import Arg, Held, HeldKeys, Script
+from authgate.kv.ttl_cache import TtlCache
 
 __all__ = ["MemoryStore"]
 
@@ -35,8 +38,9 @@ class MemoryStore:
     ) -> None:
         self._clock = clock
         self._max = max_entries
-        self._evict_live = evict_live
-        self._data: dict[str, tuple[bytes, float]] = {}
+        # the TtlCache evicts the oldest live keys at its bound: only when that is allowed
+        bound = max_entries if evict_live else sys.maxsize
+        self._data: TtlCache[str, bytes] = TtlCache(math.inf, bound, clock)
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
@@ -46,23 +50,17 @@ class MemoryStore:
 
     def read(self, key: str) -> bytes | None:
         """The value of ``key``; an expired one is dropped."""
-        entry = self._data.get(key)
-        if entry is None:
-            return None
-        if entry[1] > self._clock():
-            return entry[0]
-        del self._data[key]
-        return None
+        return self._data.get(key)
 
     def expiry(self, key: str) -> float | None:
         """The deadline of ``key`` (on the clock's scale), or None when it is absent."""
-        return self._data[key][1] if self.read(key) is not None else None
+        return self._data.expiry(key)
 
     def write(self, key: str, value: bytes, ttl: float) -> None:
         """Set ``key`` for ``ttl`` seconds."""
-        if key not in self._data and len(self._data) >= self._max:
-            self._prune()
-        self._data[key] = (value, self._clock() + ttl)
+        if len(self._data) >= self._max and self._data.expiry(key) is None:
+            self._data.prune()
+        self._data.put(key, value, until=self._clock() + ttl)
 
     def write_new(self, key: str, value: bytes, ttl: float) -> bool:
         """Set ``key`` unless it exists; True if it was set."""
@@ -73,14 +71,7 @@ class MemoryStore:
 
     def erase(self, key: str) -> None:
         """Forget ``key``."""
-        self._data.pop(key, None)
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for key in [k for k, (_, until) in self._data.items() if until <= now]:
-            del self._data[key]
-        while self._evict_live and self._data and len(self._data) >= self._max:
-            del self._data[next(iter(self._data))]  # dicts keep insertion order
+        self._data.pop(key)
 
     # -- ExpiringStore ---------------------------------------------------------------
 

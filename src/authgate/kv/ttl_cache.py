@@ -91,6 +91,17 @@ class TtlCache(Generic[K, V]):
                 self._drop(next(iter(entries)))
         entries[key] = (value, deadline)
 
+    def expiry(self, key: K) -> float | None:
+        """The deadline of ``key`` while it lives, else None."""
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[1] > self._clock() else None
+
+    def prune(self) -> None:
+        """Drop every expired entry (each reported to ``on_drop``)."""
+        now = self._clock()
+        for key in [k for k, (_, until) in self._entries.items() if until <= now]:
+            self._drop(key)
+
     def pop(self, key: K) -> V | None:
         """Forget ``key``; its value (expired or not), or None."""
         entry = self._entries.pop(key, None)
