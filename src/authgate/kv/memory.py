@@ -41,16 +41,14 @@ class MemoryStore:
         # the TtlCache evicts the oldest live keys at its bound: only when that is allowed
         bound = max_entries if evict_live else sys.maxsize
         self._data: TtlCache[str, bytes] = TtlCache(math.inf, bound, clock)
+        #: The value of a key; an expired one is dropped (the cache's own ``get``).
+        self.read: Callable[[str], bytes | None] = self._data.get
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
         return len(self._data)
 
     # -- synchronous (Local, and callers that must not await) ------------------------
-
-    def read(self, key: str) -> bytes | None:
-        """The value of ``key``; an expired one is dropped."""
-        return self._data.get(key)
 
     def expiry(self, key: str) -> float | None:
         """The deadline of ``key`` (on the clock's scale), or None when it is absent."""

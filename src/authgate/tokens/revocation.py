@@ -101,6 +101,7 @@ class MemoryRevocationList(DenyList):
 
     def __init__(self, *, clock: Callable[[], float] = time.time, max_entries: int = 100_000):
         self._memory = MemoryStore(clock, max_entries=max_entries)
+        self._read = self._memory.read
         super().__init__(self._memory, clock=clock)
 
     def __len__(self) -> int:
@@ -117,6 +118,10 @@ class MemoryRevocationList(DenyList):
         """Deny ``jti`` until ``expires_at``; an already expired token needs no entry."""
         self.add(jti, expires_at)
 
+    async def is_revoked(self, jti: str) -> bool:
+        """True when ``jti`` is denied now (no store coroutine: this is the hot path)."""
+        return self._read(jti) is not None
+
     def denies(self, jti: str) -> bool:
         """:meth:`is_revoked` without the coroutine (for wrappers on the hot path)."""
-        return self._memory.read(jti) is not None
+        return self._read(jti) is not None
