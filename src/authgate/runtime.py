@@ -89,7 +89,9 @@ def build_schemes(
     services = SchemeServices(
         settings, resolver, replay, sigv4_credentials, pki, tokens, login_throttle
     )
-    return build_chain_schemes(settings.schemes, services, factories or scheme_factories())
+    if factories is None:
+        factories = scheme_factories()
+    return build_chain_schemes(settings.schemes, services, factories)
 
 
 def token_config(settings: Settings) -> TokenConfig:
