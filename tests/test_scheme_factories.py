@@ -61,21 +61,22 @@ async def test_the_chain_keeps_the_settings_order(runtime: Runtime) -> None:
     settings = runtime.settings.model_copy(
         update={"schemes": ["hmac", "apikey", "basic", "anonymous"], "basic_enabled": False}
     )
-    schemes = build_schemes(settings, runtime.resolver, MemoryReplayCache())
+    schemes = build_schemes(SchemeServices(settings, runtime.resolver, MemoryReplayCache()))
     assert [s.name for s in schemes] == ["hmac", "apikey", "anonymous"]
 
 
 async def test_an_unregistered_name_fails_clearly(runtime: Runtime) -> None:
     settings = runtime.settings.model_copy(update={"schemes": ["apikey", "teamtoken"]})
     with pytest.raises(LookupError, match="unknown scheme 'teamtoken'"):
-        build_schemes(settings, runtime.resolver, MemoryReplayCache())
+        build_schemes(SchemeServices(settings, runtime.resolver, MemoryReplayCache()))
 
 
 async def test_a_registered_scheme_works_end_to_end(settings: Settings, runtime: Runtime) -> None:
     """A new scheme is one factory given to build_schemes: runtime.py is not edited."""
     factories = scheme_factories(("teamtoken", team_token))
     chosen: Settings = runtime.settings.model_copy(update={"schemes": ["teamtoken", "apikey"]})
-    schemes = build_schemes(chosen, runtime.resolver, MemoryReplayCache(), factories=factories)
+    services = SchemeServices(chosen, runtime.resolver, MemoryReplayCache())
+    schemes = build_schemes(services, factories)
     assert isinstance(schemes[0], TeamToken) and isinstance(schemes[1], ApiKeyAuthenticator)
     original = runtime.chain
     runtime.chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])

@@ -71,27 +71,17 @@ LOCAL_ADMIN = Identity(
 
 
 def build_schemes(
-    settings: Settings,
-    resolver: StoreResolver,
-    replay: ReplayCache,
-    sigv4_credentials: SigV4Credentials | None = None,
-    pki: PkiResolver | None = None,
-    tokens: TokenServices | None = None,
-    login_throttle: TotpThrottle | None = None,
-    *,
-    factories: SchemeRegistry | None = None,
+    services: SchemeServices, factories: SchemeRegistry | None = None
 ) -> list[Authenticator]:
-    """The enabled schemes in chain order, wired to the store and the replay cache.
+    """The schemes of ``services.settings.schemes`` in chain order, each built by its
+    factory in ``factories`` (default: :func:`~authgate.scheme_factories.scheme_factories`).
 
-    Each name of ``settings.schemes`` is built by its factory in ``factories`` (default:
-    :func:`~authgate.scheme_factories.scheme_factories`).
+    Raises:
+        LookupError: a scheme name no factory is registered for.
     """
-    services = SchemeServices(
-        settings, resolver, replay, sigv4_credentials, pki, tokens, login_throttle
-    )
     if factories is None:
         factories = scheme_factories()
-    return build_chain_schemes(settings.schemes, services, factories)
+    return build_chain_schemes(services.settings.schemes, services, factories)
 
 
 def token_config(settings: Settings) -> TokenConfig:
@@ -305,7 +295,7 @@ class Runtime:
             on_refused=LockoutAuditor(audit, "login", time.time),
         )
         schemes = build_schemes(
-            settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle
+            SchemeServices(settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle)
         )
         # /oauth/token, /introspect, /revoke, /device_authorization authenticate clients
         # themselves: the server sends them past the chain (authgate.server.oauth_asgi)

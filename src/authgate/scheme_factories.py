@@ -51,11 +51,17 @@ class SchemeServices:
     """What a scheme factory may use: the settings and the runtime's services."""
 
     settings: Settings
+    #: API keys, key pairs, users' passwords: every scheme with a stored secret.
     resolver: StoreResolver
+    #: Nonces seen within the signature window (``httpsig``, ``hmac``, ``oauth1``).
     replay: ReplayCache
+    #: Temporary credentials' session tokens (``sigv4``); None: long-lived keys only.
     sigv4_credentials: SigV4Credentials | None = None
+    #: Public keys and certificates (``httpsig``, ``oauth1``, ``mtls``).
     pki: PkiResolver | None = None
+    #: authgate's own access tokens (``bearer``); None: trusted issuers only.
     tokens: TokenServices | None = None
+    #: Counts password failures over Basic and the login form together (``basic``).
     login_throttle: TotpThrottle | None = None
 
 

@@ -170,10 +170,9 @@ class OAuthServer:
             if confidential and record.public:
                 raise invalid_client("public client at a confidential endpoint", basic=False)
         except AuthError as exc:
-            if self._audit is not None:
-                await self._audit.emit(
-                    client_auth_failure(exc, presented, record, path=path, client_ip=client_ip)
-                )
+            await self.record(
+                client_auth_failure(exc, presented, record, path=path, client_ip=client_ip)
+            )
             raise
         return record
 
@@ -294,37 +293,18 @@ class OAuthServer:
         """Record that ``token`` came back after use and its family was revoked (the
         endpoints that rotate refresh tokens call it when :func:`is_family_revocation`)."""
         row = await self._refresh_row(token) if self._audit is not None else None
-        if self._audit is not None and row is not None:
-            await self._audit.emit(refresh_reuse(row, exc, path=path, client_ip=client_ip))
+        if row is not None:
+            await self.record(refresh_reuse(row, exc, path=path, client_ip=client_ip))
 
     async def load_user(self, user_id: str) -> User | None:
         """The user row, or None when gone."""
         async with self._db.session() as s:
             return await s.get(User, user_id)
 
-    async def record(
-        self,
-        event: str,
-        client: ClientRecord,
-        user: User | None,
-        *,
-        outcome: str = "success",
-        **detail: Any,
-    ) -> None:
-        """Audit ``event`` of ``client`` (acting for ``user``), if audit is on."""
-        if self._audit is None:
-            return
-        await self._audit.emit(
-            AuditRecord(
-                event,
-                outcome=outcome,
-                actor_id=user.id if user is not None else None,
-                actor=user.name if user is not None else None,
-                credential_id=client.client_id,
-                scheme="oauth2",
-                detail={"client_id": client.client_id, **detail},
-            )
-        )
+    async def record(self, event: AuditRecord) -> None:
+        """Emit ``event`` to the audit sink, if there is one."""
+        if self._audit is not None:
+            await self._audit.emit(event)
 
     async def purge_expired(self) -> int:
         """Delete expired authorization and device codes (the runtime calls it hourly)."""

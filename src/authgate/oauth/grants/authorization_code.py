@@ -15,6 +15,7 @@ from authgate.oauth.errors import InvalidGrant
 from authgate.oauth.grant_rules import required
 from authgate.oauth.grants.base import GrantContext, TokenRequest
 from authgate.oauth.grants.user_tokens import issue_user_tokens
+from authgate.oauth.security_events import grant_event
 
 __all__ = ["AuthorizationCodeGrant"]
 
@@ -39,18 +40,17 @@ class AuthorizationCodeGrant:
         except InvalidGrant as exc:
             if "used twice" in exc.reason:
                 await ctx.record(
-                    "oauth.code_replayed", client, None, outcome="failure", reason=exc.reason
+                    grant_event(
+                        "oauth.code_replayed", client, None, outcome="failure", reason=exc.reason
+                    )
                 )
             raise
         return await issue_user_tokens(
             ctx,
-            client,
-            grant.user_id,
-            grant.scopes,
-            grant=self.grant_type,
-            auth_time=grant.auth_time,
+            request,
+            grant,
+            self.grant_type,
             amr=grant.amr,
             nonce=grant.nonce,
             code_id=grant.code_id,
-            x5t_s256=request.x5t_s256,
         )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from authgate.audit.events import AuditRecord
 from authgate.errors import InvalidCredentials
 from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.codes import AuthorizationCodes
@@ -65,16 +66,8 @@ class GrantContext(Protocol):
         """The user row, or None when gone."""
         ...
 
-    async def record(
-        self,
-        event: str,
-        client: ClientRecord,
-        user: User | None,
-        *,
-        outcome: str = "success",
-        **detail: Any,
-    ) -> None:
-        """Audit ``event`` of ``client`` (acting for ``user``)."""
+    async def record(self, event: AuditRecord) -> None:
+        """Emit ``event`` to the audit sink, if there is one."""
         ...
 
     async def audit_refresh_reuse(

@@ -23,15 +23,6 @@ class DeviceCodeGrant:
     grant_type = DEVICE_CODE_GRANT
 
     async def token(self, ctx: GrantContext, request: TokenRequest) -> dict[str, Any]:
-        client = request.client
         code = required(request.form, "device_code")
-        grant = await ctx.device.redeem(code, client.client_id)
-        return await issue_user_tokens(
-            ctx,
-            client,
-            grant.user_id,
-            grant.scopes,
-            grant=self.grant_type,
-            auth_time=grant.auth_time,
-            x5t_s256=request.x5t_s256,
-        )
+        grant = await ctx.device.redeem(code, request.client.client_id)
+        return await issue_user_tokens(ctx, request, grant, self.grant_type)

@@ -7,27 +7,37 @@ issued with it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from authgate.oauth.errors import InvalidGrant
-from authgate.oauth.grants.base import GrantContext, delegable, token_response
-from authgate.oauth.records import ClientRecord
+from authgate.oauth.grants.base import GrantContext, TokenRequest, delegable, token_response
+from authgate.oauth.security_events import grant_event
 
-__all__ = ["issue_user_tokens"]
+__all__ = ["UserGrant", "issue_user_tokens"]
+
+
+class UserGrant(Protocol):
+    """What a user granted (a redeemed authorization or device code)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+
+    @property
+    def auth_time(self) -> float: ...
 
 
 async def issue_user_tokens(
     ctx: GrantContext,
-    client: ClientRecord,
-    user_id: str,
-    scopes: tuple[str, ...],
+    request: TokenRequest,
+    grant: UserGrant,
+    grant_type: str,
     *,
-    grant: str,
-    auth_time: float,
     amr: tuple[str, ...] = (),
     nonce: str | None = None,
     code_id: str | None = None,
-    x5t_s256: str | None = None,
 ) -> dict[str, Any]:
     """The token response of a user-delegated grant.
 
@@ -38,24 +48,27 @@ async def issue_user_tokens(
     registered for ``refresh_token``. An ID token is added with the ``openid`` scope.
 
     Args:
-        grant: the grant type, for the audit record.
+        grant_type: the grant, for the audit record.
+        amr: how the user authenticated (the ID token's ``amr``).
+        nonce: the authorization request's ``nonce`` (the ID token's).
         code_id: the authorization code redeemed, which the refresh family is attached
             to (None for the device grant).
 
     Raises:
         InvalidGrant: the user is gone or disabled, or the code was replayed meanwhile.
     """
-    user = await ctx.load_user(user_id)
+    client, auth_time = request.client, grant.auth_time
+    user = await ctx.load_user(grant.user_id)
     if user is None or user.disabled:
         raise InvalidGrant(reason="user gone or disabled")
-    granted = delegable(scopes, client, user)
+    granted = delegable(grant.scopes, client, user)
     access = ctx.tokens.access.issue(
         subject=user.id,
         client_id=client.client_id,
         scopes=granted,
         username=user.name,
         auth_time=auth_time,
-        x5t_s256=x5t_s256,
+        x5t_s256=request.x5t_s256,
     )
     refresh = await ctx.tokens.refresh.issue(
         user_id=user.id,
@@ -67,7 +80,9 @@ async def issue_user_tokens(
     if code_id is not None and not await ctx.codes.attach_family(code_id, refresh.family_id):
         await ctx.tokens.refresh.revoke_family(refresh.family_id)
         raise InvalidGrant(reason="code: replayed during redemption")
-    await ctx.record("oauth.token_issued", client, user, grant=grant, scopes=list(granted))
+    await ctx.record(
+        grant_event("oauth.token_issued", client, user, grant=grant_type, scopes=list(granted))
+    )
     body = token_response(access, granted)
     if "refresh_token" in client.grants:
         body["refresh_token"] = refresh.token
