@@ -87,6 +87,10 @@ class CredentialView:
                 values[field.name] = list(value) if isinstance(value, list) else value
         return cls(**values)
 
+    def as_json(self) -> dict[str, Any]:
+        """The public representation (the HTTP and ``--json`` shape)."""
+        raise NotImplementedError
+
     def audit(
         self, event: str, actor: Identity, client_ip: str | None, **detail: Any
     ) -> AuditRecord:
