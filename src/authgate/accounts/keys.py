@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import update
 
@@ -46,18 +46,12 @@ KEY_TYPES: tuple[KeyType, ...] = ("api-key", "key-pair")
 class KeyView(CredentialView):
     """A credential as listed: never the key or the secret."""
 
-    audit_fields = ("type", "prefix", "name")
+    audit_fields: ClassVar[tuple[str, ...]] = ("type", "prefix", "name")
 
-    id: str
     type: str
     prefix: str
-    name: str
-    user_id: str
-    user: str
     scopes: list[str]
-    created_at: datetime
     expires_at: datetime | None
-    revoked_at: datetime | None
     last_used_at: datetime | None
     rotated_from: str | None
     user_disabled: bool = False

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -63,6 +64,7 @@ def status(revoked_at: datetime | None, expires_at: datetime | None, now: dateti
     return "active"
 
 
+@dataclass(frozen=True, slots=True)
 class CredentialView:
     """Base of the public representations (never a secret): built from a row and its
     owner's name, audited with the detail the subclass names.
@@ -70,18 +72,29 @@ class CredentialView:
     A subclass is a frozen dataclass whose fields are the row's attributes of the same
     name (lists copied), plus ``user`` (the owner's name) and what :meth:`from_row` is
     given.
+
+    Attributes:
+        id: the row's id (the credential id of audit records).
+        name: its label.
+        user_id: the owner's user id (None: an unowned OAuth client).
+        user: the owner's name.
+        created_at: when it was created.
+        revoked_at: when it was revoked (deleted, for a client), if it was.
     """
 
-    __slots__ = ()
     id: str
+    name: str
     user_id: str | None
-    audit_fields: ClassVar[tuple[str, ...]]
+    user: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+    audit_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_row(cls, row: Any, user_name: str | None, **computed: Any) -> Self:
         """The view of ``row``; ``computed`` gives the fields the row has no attribute for."""
         values = dict(computed, user=user_name)
-        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for field in dataclasses.fields(cls):
             if field.name not in values:
                 value = getattr(row, field.name)
                 values[field.name] = list(value) if isinstance(value, list) else value

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,23 +73,17 @@ def new_client_id() -> str:
 class ClientView(CredentialView):
     """A client as listed: never the secret."""
 
-    audit_fields = ("client_id", "name", "grants")
+    audit_fields: ClassVar[tuple[str, ...]] = ("client_id", "name", "grants")
 
-    id: str
     client_id: str
-    name: str
     public: bool
     token_endpoint_auth_method: str
     grants: list[str]
     redirect_uris: list[str]
     scopes: list[str]
-    user_id: str | None
-    user: str | None
     secret_prefix: str | None
     has_jwks: bool
-    created_at: datetime
     secret_rotated_at: datetime | None
-    revoked_at: datetime | None
 
     @classmethod
     def of(cls, row: OAuthClientRecord, user_name: str | None) -> ClientView:

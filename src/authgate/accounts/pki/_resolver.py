@@ -14,6 +14,9 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement
 
 from authgate.accounts.caches import CredentialCache, NegativeCache
 from authgate.accounts.lookup import fill, load_owned
@@ -26,6 +29,7 @@ from authgate.store.models_pki import ClientCertificate, PublicKey
 
 __all__ = ["PkiResolver"]
 
+_Row = TypeVar("_Row", PublicKey, ClientCertificate)
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _MAX_KEY_ID = 200
 
@@ -143,15 +147,15 @@ class PkiResolver:
             return None
         return hit.identity
 
-    async def _load_public_key(self, key_id: str, cache_key: str) -> PublicKeyCredential | None:
-        row = await load_owned(
-            self._db,
-            PublicKey,
-            PublicKey.key_id == key_id,
-            dead=_dead,
-            unknown=self.unknown,
-            cache_key=cache_key,
+    async def _load(
+        self, model: type[_Row], condition: ColumnElement[bool], cache_key: str
+    ) -> tuple[_Row, User] | None:
+        return await load_owned(
+            self._db, model, condition, dead=_dead, unknown=self.unknown, cache_key=cache_key
         )
+
+    async def _load_public_key(self, key_id: str, cache_key: str) -> PublicKeyCredential | None:
+        row = await self._load(PublicKey, PublicKey.key_id == key_id, cache_key)
         if row is None:
             return None
         key, user = row
@@ -163,14 +167,8 @@ class PkiResolver:
         )
 
     async def _load_certificate(self, thumbprint: str, cache_key: str) -> _Cert | None:
-        row = await load_owned(
-            self._db,
-            ClientCertificate,
-            ClientCertificate.thumbprint_sha256 == thumbprint,
-            dead=_dead,
-            unknown=self.unknown,
-            cache_key=cache_key,
-        )
+        condition = ClientCertificate.thumbprint_sha256 == thumbprint
+        row = await self._load(ClientCertificate, condition, cache_key)
         if row is None:
             return None
         cert, user = row

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -36,17 +36,12 @@ __all__ = ["CertificateView", "PkiService", "PublicKeyView"]
 class PublicKeyView(CredentialView):
     """A registered public key as listed (public material only)."""
 
-    audit_fields = ("key_id", "algorithm", "name")
+    audit_fields: ClassVar[tuple[str, ...]] = ("key_id", "algorithm", "name")
+    event_kind: ClassVar[str] = "public_key"
 
-    id: str
     key_id: str
     algorithm: str
-    name: str
-    user_id: str
-    user: str
     public_key_pem: str
-    created_at: datetime
-    revoked_at: datetime | None
 
     @classmethod
     def of(cls, k: PublicKey, user_name: str) -> PublicKeyView:
@@ -70,19 +65,14 @@ class PublicKeyView(CredentialView):
 class CertificateView(CredentialView):
     """A registered client certificate as listed."""
 
-    audit_fields = ("thumbprint_sha256", "subject", "name")
+    audit_fields: ClassVar[tuple[str, ...]] = ("thumbprint_sha256", "subject", "name")
+    event_kind: ClassVar[str] = "certificate"
 
-    id: str
     thumbprint_sha256: str
     subject: str
     san: list[str]
     not_before: datetime
     not_after: datetime
-    name: str
-    user_id: str
-    user: str
-    created_at: datetime
-    revoked_at: datetime | None
 
     @classmethod
     def of(cls, c: ClientCertificate, user_name: str) -> CertificateView:
@@ -108,6 +98,7 @@ class CertificateView(CredentialView):
 
 
 _M = TypeVar("_M", PublicKey, ClientCertificate)
+_V = TypeVar("_V", PublicKeyView, CertificateView)
 
 
 class PkiService:
@@ -149,35 +140,26 @@ class PkiService:
             Conflict: the user is disabled, or ``key_id`` is taken (revoked keys included).
         """
         owner = await self._owner(actor, user)
-        row = PublicKey(
-            id=uuid.uuid4().hex,
-            user_id=owner.id,
+        row = self._new(
+            PublicKey,
+            owner,
+            name,
             key_id=validate_key_id(key_id),
             algorithm=algorithm,
             public_key_pem=validate_public_key(public_key_pem, algorithm),
-            name=validate_key_name(name) if name else "default",
-            created_at=self._now(),
-            revoked_at=None,
         )
-        await self._insert(row, "a public key with this key id is already registered")
-        view = PublicKeyView.of(row, owner.name)
-        await self._life.emit("public_key.added", actor, view, client_ip)
-        return view
+        taken = "a public key with this key id is already registered"
+        return await self._add(actor, owner, PublicKeyView, row, taken, client_ip)
 
     async def list_public_keys(
         self, actor: Identity, *, user: str | None = None
     ) -> list[PublicKeyView]:
-        rows = await self._life.listed(actor, user, PublicKey, owned(PublicKey))
-        return [PublicKeyView.of(k, n) for k, n in rows]
+        return await self._listed(actor, user, PublicKey, PublicKeyView)
 
     async def revoke_public_key(
         self, actor: Identity, id: str, *, client_ip: str | None = None
     ) -> PublicKeyView:
-        key, user_name, changed = await self._revoke(PublicKey, actor, id, "no such public key")
-        view = PublicKeyView.of(key, user_name)
-        if changed:
-            await self._life.emit("public_key.revoked", actor, view, client_ip)
-        return view
+        return await self._revoke(actor, id, PublicKey, PublicKeyView, client_ip)
 
     # -- certificates -------------------------------------------------------------------
 
@@ -202,66 +184,91 @@ class PkiService:
             certificate.encode("utf-8", "replace") if isinstance(certificate, str) else certificate
         )
         facts = certificate_facts(data, now=self._now())
-        row = ClientCertificate(
-            id=uuid.uuid4().hex,
-            user_id=owner.id,
+        row = self._new(
+            ClientCertificate,
+            owner,
+            name,
             thumbprint_sha256=facts.thumbprint_sha256,
             subject=facts.subject,
             san=facts.san,
             not_before=facts.not_before,
             not_after=facts.not_after,
-            name=validate_key_name(name) if name else "default",
-            created_at=self._now(),
-            revoked_at=None,
         )
-        await self._insert(row, "this certificate is already registered")
-        view = CertificateView.of(row, owner.name)
-        await self._life.emit("certificate.added", actor, view, client_ip)
-        return view
+        taken = "this certificate is already registered"
+        return await self._add(actor, owner, CertificateView, row, taken, client_ip)
 
     async def list_certificates(
         self, actor: Identity, *, user: str | None = None
     ) -> list[CertificateView]:
-        rows = await self._life.listed(actor, user, ClientCertificate, owned(ClientCertificate))
-        return [CertificateView.of(c, n) for c, n in rows]
+        return await self._listed(actor, user, ClientCertificate, CertificateView)
 
     async def revoke_certificate(
         self, actor: Identity, id: str, *, client_ip: str | None = None
     ) -> CertificateView:
-        cert, user_name, changed = await self._revoke(
-            ClientCertificate, actor, id, "no such certificate"
-        )
-        view = CertificateView.of(cert, user_name)
-        if changed:
-            await self._life.emit("certificate.revoked", actor, view, client_ip)
-        return view
+        return await self._revoke(actor, id, ClientCertificate, CertificateView, client_ip)
 
     # -- helpers ------------------------------------------------------------------------
 
-    async def _insert(self, row: PublicKey | ClientCertificate, taken: str) -> None:
+    def _new(self, model: type[_M], owner: User, name: str | None, **fields: Any) -> _M:
+        """A new, unsaved row of ``owner``'s, named ``name`` (else "default")."""
+        return model(
+            id=uuid.uuid4().hex,
+            user_id=owner.id,
+            **fields,
+            name=validate_key_name(name) if name else "default",
+            created_at=self._now(),
+            revoked_at=None,
+        )
+
+    async def _add(
+        self,
+        actor: Identity,
+        owner: User,
+        view_type: type[_V],
+        row: _M,
+        taken: str,
+        client_ip: str | None,
+    ) -> _V:
+        """Save ``row`` (``taken``: the conflict's message), audit and return its view."""
         try:
             async with self._db.session() as s, s.begin():
                 s.add(row)
         except IntegrityError as exc:
             raise Conflict(taken) from exc
         self._changed()  # a lookup that missed before may be cached as unknown
+        view = view_type.from_row(row, owner.name)
+        await self._life.emit(f"{view_type.event_kind}.added", actor, view, client_ip)
+        return view
+
+    async def _listed(
+        self, actor: Identity, user: str | None, model: type[_M], view_type: type[_V]
+    ) -> list[_V]:
+        rows = await self._life.listed(actor, user, model, owned(model))
+        return [view_type.from_row(row, user_name) for row, user_name in rows]
 
     async def _revoke(
-        self, model: type[_M], actor: Identity, id: str, not_found: str
-    ) -> tuple[_M, str, bool]:
-        """Revoke one row the actor may see: ``(row, owner name, whether it changed)``.
+        self,
+        actor: Identity,
+        id: str,
+        model: type[_M],
+        view_type: type[_V],
+        client_ip: str | None,
+    ) -> _V:
+        """Revoke one row the actor may see (once: a revoked row answers as it is).
 
         Another user's row answers exactly like a missing one (404).
         """
-        item, user_name = await self._life.visible(
-            actor, owned(model).where(model.id == id), not_found
-        )
+        not_found = f"no such {view_type.event_kind.replace('_', ' ')}"
+        stmt = owned(model).where(model.id == id)
+        item, user_name = await self._life.visible(actor, stmt, not_found)
         if item.revoked_at is not None:
-            return item, user_name, False
+            return view_type.from_row(item, user_name)
         item.revoked_at = self._now()
         await self._life.mark_revoked(model, item.id, item.revoked_at, lambda _s: None)
         self._changed()
-        return item, user_name, True
+        view = view_type.from_row(item, user_name)
+        await self._life.emit(f"{view_type.event_kind}.revoked", actor, view, client_ip)
+        return view
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
         """The owner of a new key or certificate, if ``actor`` may give them one.
