@@ -24,7 +24,16 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "core",
         frozenset(
-            {"errors", "identity", "scopes", "timefmt", "durations", "installation", "metrics"}
+            {
+                "errors",
+                "identity",
+                "scopes",
+                "timefmt",
+                "durations",
+                "installation",
+                "metrics",
+                "registry",
+            }
         ),
     ),
     ("crypto", frozenset({"crypto", "home", "credentials"})),
@@ -36,7 +45,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("cache", frozenset({"cache"})),
     ("schemes", frozenset({"schemes"})),
     ("services", frozenset({"oauth", "policy"})),
-    ("wiring", frozenset({"config", "runtime"})),
+    ("wiring", frozenset({"config", "scheme_factories", "runtime"})),
     ("embedding", frozenset({"embedding"})),
     ("fronts", frozenset({"server", "cli", "user_removal", "__main__", "authgate"})),
 )
