@@ -44,7 +44,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("mfa", frozenset({"mfa"})),
     ("cache", frozenset({"cache"})),
     ("schemes", frozenset({"schemes"})),
-    ("services", frozenset({"oauth", "policy"})),
+    ("services", frozenset({"oauth", "policy", "ratelimit"})),
     ("wiring", frozenset({"config", "scheme_factories", "runtime"})),
     ("embedding", frozenset({"embedding"})),
     ("fronts", frozenset({"server", "cli", "user_removal", "__main__", "authgate"})),
