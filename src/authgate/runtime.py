@@ -25,12 +25,15 @@ from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
 from authgate.home import ServerSecrets, ensure_home, load_secrets
 from authgate.identity import Identity
+from authgate.kv.memory import MemoryStore
+from authgate.metrics import AuthgateMetrics
 from authgate.mfa import LoginThrottle, MemoryThrottleStore, MfaService
 from authgate.mfa.lockouts import LockoutAuditor
 from authgate.mfa.throttle import ThrottleStore
 from authgate.oauth.clients import ClientCache, ClientService
 from authgate.oauth.login import LoginSessions, PasswordLogin
 from authgate.oauth.server import OAuthServer
+from authgate.ratelimit import RateLimiter
 from authgate.replay import MemoryReplayCache, ReplayCache
 from authgate.scheme_factories import (
     SchemeRegistry,
@@ -148,6 +151,8 @@ class Runtime:
     bus: RedisInvalidationBus | None = None
     feed: ChangeFeed | None = None
     notices: CacheNotices | None = None
+    limiter: RateLimiter | None = None
+    metrics: AuthgateMetrics = field(default_factory=AuthgateMetrics)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: set[str] = field(default_factory=set)
 
@@ -369,6 +374,10 @@ class Runtime:
             bus,
             feed,
             notices,
+            limiter=_rate_limiter(redis),
+            metrics=AuthgateMetrics(
+                audit_queue_depth=lambda: audit.depth if isinstance(audit, BatchedAuditSink) else 0
+            ),
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:
@@ -451,6 +460,15 @@ class Runtime:
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()
+
+
+def _rate_limiter(redis: Redis | None) -> RateLimiter:
+    """Limits shared by every instance through Redis, else counted in this process."""
+    if redis is None:
+        return RateLimiter(MemoryStore(time.time))
+    from authgate.kv.redis_store import RedisStore  # the redis extra, only when configured
+
+    return RateLimiter(RedisStore(redis, prefix="authgate:ratelimit:", name="rate limiter"))
 
 
 class RuntimeOpening:
