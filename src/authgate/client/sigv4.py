@@ -46,6 +46,8 @@ class AWSSigV4Auth(httpx2.Auth):
         location: ``header`` (``Authorization``) or ``query`` (a presigned URL).
         expires: seconds a presigned URL stays valid (1 to 604800).
         unsigned_payload: sign ``UNSIGNED-PAYLOAD`` instead of the body's SHA-256.
+        payload_header: send the payload hash as ``X-Amz-Content-SHA256`` (and sign it), as
+            S3 requires; implied by ``unsigned_payload`` in the header form.
         signed_headers: more header names to sign when present.
         clock: returns the Unix time; injected by tests.
     """
@@ -63,6 +65,7 @@ class AWSSigV4Auth(httpx2.Auth):
         location: Literal["header", "query"] = "header",
         expires: int = 300,
         unsigned_payload: bool = False,
+        payload_header: bool = False,
         signed_headers: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -75,6 +78,7 @@ class AWSSigV4Auth(httpx2.Auth):
         self._session_token = Secret(session_token) if session_token else None
         self.region, self.service, self.location = region, service, location
         self.expires, self.unsigned_payload = expires, unsigned_payload
+        self.payload_header = payload_header
         self.extra_signed = frozenset(h.lower() for h in signed_headers)
         self._clock = clock
 
@@ -95,20 +99,20 @@ class AWSSigV4Auth(httpx2.Auth):
         scope = f"{day}/{self.region}/{self.service}/aws4_request"
         for name in ("authorization", "x-amz-date", "x-amz-security-token"):
             request.headers.pop(name, None)
-        if self.location == "header":
-            request.headers["X-Amz-Date"] = amz_date
-            if self._session_token is not None:
-                request.headers["X-Amz-Security-Token"] = self._session_token.reveal()
-            if self.unsigned_payload:
-                request.headers["X-Amz-Content-SHA256"] = UNSIGNED_PAYLOAD
-        signed = self._signed_headers(request)
-        if self.location == "query":
-            self._add_presign_query(request, amz_date, scope, signed)
         payload = (
             UNSIGNED_PAYLOAD
             if self.unsigned_payload
             else hashlib.sha256(request.content).hexdigest()
         )
+        if self.location == "header":
+            request.headers["X-Amz-Date"] = amz_date
+            if self._session_token is not None:
+                request.headers["X-Amz-Security-Token"] = self._session_token.reveal()
+            if self.unsigned_payload or self.payload_header:
+                request.headers["X-Amz-Content-SHA256"] = payload
+        signed = self._signed_headers(request)
+        if self.location == "query":
+            self._add_presign_query(request, amz_date, scope, signed)
         canonical = canonical_request(
             request_view(request), signed, payload_hash=payload, presigned=True
         )
