@@ -172,7 +172,7 @@ def test_aws_c_auth_suite(case: Path, form: str, context: dict[str, Any]) -> Non
 def test_classic_suite_vanilla_query_order() -> None:
     """The 2015 suite's case of an unsorted query, with its fixed time and service."""
     case = CLASSIC / "get-vanilla-query-order-key-case"
-    method, target, headers, body = parse_request((case / f"{case.name}.req").read_text())
+    method, target, headers, _ = parse_request((case / f"{case.name}.req").read_text())
     request = httpx2.Request(method, f"https://example.amazonaws.com{target}", headers=headers)
     request.headers.pop("x-amz-date", None)
     AWSSigV4Auth(KEY, SECRET, service="service", clock=lambda: 1440938160.0).sign(request)
