@@ -3,7 +3,7 @@
 Both build their string to sign with the server's own functions
 (:func:`authgate.schemes.httpsig.signature_base`,
 :func:`authgate.schemes.hmac_simple.canonical_string`); the HMAC key is the UTF-8 bytes of
-the key pair's secret (DESIGN.md, "Credentials as presented").
+the key pair's secret.
 """
 
 from __future__ import annotations
