@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from tests._live_server import LiveServer
 
 from authgate.client import (
     APIKeyAuth,
@@ -21,6 +20,7 @@ from authgate.client import (
     OAuth1Auth,
     OAuth2ClientCredentials,
 )
+from tests._live_server import LiveServer
 
 
 @pytest.fixture(scope="module")
