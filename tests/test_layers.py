@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("mfa", frozenset({"mfa"})),
     ("cache", frozenset({"cache"})),
     ("schemes", frozenset({"schemes"})),
+    ("client", frozenset({"client"})),
     ("services", frozenset({"oauth", "policy", "ratelimit"})),
     ("wiring", frozenset({"config", "scheme_factories", "runtime"})),
     ("embedding", frozenset({"embedding"})),

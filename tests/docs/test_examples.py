@@ -140,7 +140,6 @@ def _docs_text() -> Iterator[tuple[str, str]]:
 # What does not exist (yet): no request-signing client command.
 # Signing examples sign real routes.
 NOT_THERE = {
-    "the `authgate request` command": re.compile(r"\bauthgate request\b"),
     "/v1/orders (no such route)": re.compile(r"/v1/orders\b"),
     "DESIGN.md / SECURITY.md (not in the project)": re.compile(r"\b(DESIGN|SECURITY)\.md\b"),
 }
