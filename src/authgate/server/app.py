@@ -19,7 +19,16 @@ import logging
 from authgate.config import Settings
 from authgate.embedding.middleware import AuthMiddleware
 from authgate.errors import PayloadTooLarge
-from authgate.http.asgi import ASGIApp, Message, Receive, Scope, Send, get_identity, send_error
+from authgate.http.asgi import (
+    IDENTITY_SCOPE_KEY,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    send_error,
+    send_response,
+)
 from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.policy import PolicyMiddleware, load_policy
@@ -35,24 +44,13 @@ __all__ = ["AuthgateServer"]
 
 log = logging.getLogger("authgate.server")
 
-_JSON_HEADERS = [
+_JSON_HEADERS = (
     (b"content-type", b"application/json"),
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
-]
+)
 _HEALTH_BODY = b'{"status":"ok"}'
 _MAX_API_BODY = 64 * 1024
-
-
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class AuthgateServer:
@@ -113,10 +111,10 @@ class AuthgateServer:
         kind = scope["type"]
         if kind == "http":
             if scope["path"] == "/healthz" and scope["method"] in ("GET", "HEAD"):
-                await _send_json(send, 200, _HEALTH_BODY)
+                await send_response(send, 200, _JSON_HEADERS, _HEALTH_BODY)
                 return
             if self._auth is None or self._oauth is None:
-                await _send_json(send, 503, b'{"error":"starting"}')
+                await send_response(send, 503, _JSON_HEADERS, b'{"error":"starting"}')
                 return
             if client_authenticating_path(scope) is not None:
                 await self._oauth(scope, receive, send)
@@ -129,12 +127,12 @@ class AuthgateServer:
 
     async def _after_auth(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == "/v1/whoami" and scope["method"] in ("GET", "HEAD"):
-            identity = get_identity(scope)
+            identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
             if identity is None:
                 assert self.runtime is not None  # noqa: S101 - wired before auth runs
                 await send_error(send, self.runtime.chain.unauthorized())
                 return
-            await _send_json(send, 200, self._whoami_body(identity))
+            await send_response(send, 200, _JSON_HEADERS, self._whoami_body(identity))
             return
         if declared_too_large(scope, _MAX_API_BODY):
             await send_error(send, PayloadTooLarge("The request body is too large."))
