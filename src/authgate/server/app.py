@@ -63,7 +63,7 @@ class AuthgateServer:
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.api = create_api()
+        self.api = create_api(api_key_header=settings.api_key_header)
         self._auth: AuthMiddleware | None = None
         self._oauth: OAuthEndpoints | None = None
         self._owns_runtime = runtime is None
@@ -74,6 +74,8 @@ class AuthgateServer:
     def _wire(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.api.state.runtime = runtime
+        # the 401 of the FastAPI routes' Caller carries the chain's challenges
+        self.api.state.authgate_challenges = runtime.chain.challenges
         after: ASGIApp = self._after_auth
         policy = None
         if self.settings.policy_file is not None:
