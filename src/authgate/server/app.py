@@ -112,13 +112,15 @@ class AuthgateServer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"] == "/healthz" and scope["method"] in ("GET", "HEAD"):
+            path = scope["path"]
+            if path == "/healthz" and scope["method"] in ("GET", "HEAD"):
                 await send_response(send, 200, _JSON_HEADERS, _HEALTH_BODY)
                 return
             if self._auth is None or self._oauth is None:
                 await send_response(send, 503, _JSON_HEADERS, b'{"error":"starting"}')
                 return
-            if client_authenticating_path(scope) is not None:
+            # every other request (the hot path) is decided by the first test
+            if path.startswith("/oauth/") and client_authenticating_path(scope) is not None:
                 await self._oauth(scope, receive, send)
                 return
             await self._auth(scope, receive, send)
@@ -134,18 +136,18 @@ class AuthgateServer:
                 assert self.runtime is not None  # noqa: S101 - wired before auth runs
                 await send_error(send, self.runtime.chain.unauthorized())
                 return
-            await send_response(send, 200, _JSON_HEADERS, self._whoami_body(identity))
+            hit = self._bodies.get(id(identity))
+            body = hit[1] if hit is not None and hit[0] is identity else self._whoami(identity)
+            await send_response(send, 200, _JSON_HEADERS, body)
             return
         if declared_too_large(scope, _MAX_API_BODY):
             await send_error(send, PayloadTooLarge("The request body is too large."))
             return
         await self.api(scope, _limit_body(receive), send)
 
-    def _whoami_body(self, identity: Identity) -> bytes:
-        # Cached identities are reused objects: encode each one's body once.
-        hit = self._bodies.get(id(identity))
-        if hit is not None and hit[0] is identity:
-            return hit[1]
+    def _whoami(self, identity: Identity) -> bytes:
+        """Encode ``identity``'s whoami body and keep it: the verified-identity cache hands
+        out the same object for every request with its credential."""
         body = json.dumps(identity.as_json(), separators=(",", ":")).encode()
         if len(self._bodies) >= 10_000:
             self._bodies.clear()
