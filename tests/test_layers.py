@@ -21,17 +21,31 @@ DOC = ROOT / "docs" / "architecture.md"
 
 #: Bottom first. A module may import its own layer and the layers below, never above.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("core", frozenset({"errors", "identity", "scopes", "timefmt", "durations", "installation"})),
+    (
+        "core",
+        frozenset(
+            {
+                "errors",
+                "identity",
+                "scopes",
+                "timefmt",
+                "durations",
+                "installation",
+                "metrics",
+                "registry",
+            }
+        ),
+    ),
     ("crypto", frozenset({"crypto", "home", "credentials"})),
     ("http", frozenset({"http"})),
-    ("storage", frozenset({"store", "audit", "replay"})),
+    ("storage", frozenset({"store", "audit", "replay", "kv"})),
     ("tokens", frozenset({"tokens"})),
     ("accounts", frozenset({"accounts"})),
     ("mfa", frozenset({"mfa"})),
     ("cache", frozenset({"cache"})),
     ("schemes", frozenset({"schemes"})),
-    ("services", frozenset({"oauth", "policy"})),
-    ("wiring", frozenset({"config", "runtime"})),
+    ("services", frozenset({"oauth", "policy", "ratelimit"})),
+    ("wiring", frozenset({"config", "scheme_factories", "runtime"})),
     ("embedding", frozenset({"embedding"})),
     ("fronts", frozenset({"server", "cli", "user_removal", "__main__", "authgate"})),
 )

@@ -190,6 +190,15 @@ class Settings(BaseSettings):
     max_credential_length: int = Field(default=8192, ge=256)
     """Longest ``Authorization``/API-key header value accepted; longer → 413."""
 
+    rate_limit_fail_open: bool = False
+    """When the rate limiter's store (Redis) cannot answer: let requests through (counted
+    in ``authgate_ratelimit_decisions_total{decision="store_error"}``) instead of refusing
+    them with 503 and ``Retry-After``."""
+
+    metrics_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    """Addresses/CIDRs allowed to read ``GET /metrics`` (Prometheus); anyone else gets 404.
+    Empty: nobody (the endpoint is off)."""
+
     trusted_proxies: list[str] = Field(default_factory=list)
     """Addresses/CIDRs whose ``X-Forwarded-*`` headers are believed."""
 
@@ -205,7 +214,7 @@ class Settings(BaseSettings):
     access_log: bool = False
     """uvicorn access log (off by default: it costs throughput on the hot path)."""
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for item in value:

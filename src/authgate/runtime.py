@@ -24,29 +24,29 @@ from authgate.config import Settings
 from authgate.crypto.passwords import PasswordHasher
 from authgate.durations import parse_duration
 from authgate.home import ServerSecrets, ensure_home, load_secrets
-from authgate.http.client_certs import ClientCertificates
-from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
-from authgate.mfa import MemoryThrottleStore, MfaService, TotpThrottle
+from authgate.kv.memory import MemoryStore
+from authgate.metrics import AuthgateMetrics
+from authgate.mfa import LoginThrottle, MemoryThrottleStore, MfaService
 from authgate.mfa.lockouts import LockoutAuditor
 from authgate.mfa.throttle import ThrottleStore
 from authgate.oauth.clients import ClientCache, ClientService
 from authgate.oauth.login import LoginSessions, PasswordLogin
 from authgate.oauth.server import OAuthServer
+from authgate.ratelimit import RateLimiter
 from authgate.replay import MemoryReplayCache, ReplayCache
-from authgate.schemes.anonymous import AnonymousAuthenticator
-from authgate.schemes.apikey import ApiKeyAuthenticator
+from authgate.scheme_factories import (
+    SchemeRegistry,
+    SchemeServices,
+    build_chain_schemes,
+    client_certificates,
+    scheme_factories,
+)
 from authgate.schemes.base import Authenticator
-from authgate.schemes.basic import BasicAuthenticator
 from authgate.schemes.bearer import BearerJWTAuthenticator
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.fastpath import VerifiedIdentityCache
-from authgate.schemes.hmac_simple import HmacSimpleAuthenticator
-from authgate.schemes.httpsig import HttpSigAuthenticator
-from authgate.schemes.mtls import MtlsAuthenticator
-from authgate.schemes.oauth1 import OAuth1Authenticator
-from authgate.schemes.own_tokens import OwnTokenAuthenticator, own_token_authenticator
-from authgate.schemes.sigv4 import SigV4Authenticator
+from authgate.schemes.own_tokens import OwnTokenAuthenticator
 from authgate.scopes import ADMIN_SCOPE
 from authgate.store.db import Database
 from authgate.store.migrate import upgrade
@@ -74,77 +74,17 @@ LOCAL_ADMIN = Identity(
 
 
 def build_schemes(
-    settings: Settings,
-    resolver: StoreResolver,
-    replay: ReplayCache,
-    sigv4_credentials: SigV4Credentials | None = None,
-    pki: PkiResolver | None = None,
-    tokens: TokenServices | None = None,
-    login_throttle: TotpThrottle | None = None,
+    services: SchemeServices, factories: SchemeRegistry | None = None
 ) -> list[Authenticator]:
-    """The enabled schemes in chain order, wired to the store and the replay cache."""
-    out: list[Authenticator] = []
-    for name in settings.schemes:
-        if name == "apikey":
-            out.append(
-                ApiKeyAuthenticator(
-                    resolver,
-                    header=settings.api_key_header,
-                    authorization_schemes=settings.api_key_authorization_schemes,
-                    query_param=settings.api_key_query_param,
-                    query_paths=settings.api_key_query_paths,
-                )
-            )
-        elif name == "basic" and settings.basic_enabled:
-            out.append(BasicAuthenticator(resolver, login_throttle))
-        elif name == "bearer" and tokens is not None:
-            out.append(
-                own_token_authenticator(
-                    tokens, settings.issuers, certificates=client_certificates(settings)
-                )
-            )
-        elif name == "bearer" and settings.issuers:
-            out.append(BearerJWTAuthenticator(settings.issuers, http=None))
-        elif name == "sigv4":
-            out.append(
-                SigV4Authenticator(
-                    sigv4_credentials or resolver,
-                    session_tokens=sigv4_credentials,
-                    region=settings.sigv4_region,
-                    service=settings.sigv4_service,
-                    max_skew=settings.signature_window,
-                )
-            )
-        elif name == "httpsig":
-            out.append(
-                HttpSigAuthenticator(
-                    resolver,
-                    pki,
-                    replay,
-                    window=settings.signature_window,
-                    require_query_coverage=settings.httpsig_require_query_coverage,
-                )
-            )
-        elif name == "hmac":
-            out.append(HmacSimpleAuthenticator(resolver, replay, window=settings.signature_window))
-        elif name == "anonymous":
-            out.append(AnonymousAuthenticator())
-        elif name == "oauth1":
-            out.append(OAuth1Authenticator(resolver, pki, replay, window=settings.oauth1_window))
-        elif name == "mtls" and pki is not None:
-            out.append(
-                MtlsAuthenticator(
-                    pki,
-                    proxies=TrustedProxies(settings.trusted_proxies),
-                    header=settings.mtls_header,
-                )
-            )
-    return out
+    """The schemes of ``services.settings.schemes`` in chain order, each built by its
+    factory in ``factories`` (default: :func:`~authgate.scheme_factories.scheme_factories`).
 
-
-def client_certificates(settings: Settings) -> ClientCertificates:
-    """Reads client certificates as the mTLS scheme does (same proxies, same header)."""
-    return ClientCertificates(TrustedProxies(settings.trusted_proxies), settings.mtls_header)
+    Raises:
+        LookupError: a scheme name no factory is registered for.
+    """
+    if factories is None:
+        factories = scheme_factories()
+    return build_chain_schemes(services.settings.schemes, services, factories)
 
 
 def token_config(settings: Settings) -> TokenConfig:
@@ -211,6 +151,8 @@ class Runtime:
     bus: RedisInvalidationBus | None = None
     feed: ChangeFeed | None = None
     notices: CacheNotices | None = None
+    limiter: RateLimiter | None = None
+    metrics: AuthgateMetrics = field(default_factory=AuthgateMetrics)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: set[str] = field(default_factory=set)
 
@@ -352,13 +294,13 @@ class Runtime:
         users.after_password_change = login_sessions.revoke_user  # a stolen session dies too
         sigv4 = SigV4Credentials(resolver, keys.session_token)
         # Password failures are counted together whether they come over Basic or the form.
-        login_throttle = TotpThrottle(
+        login_throttle = LoginThrottle(
             throttle_store("login"),
             time.time,
             on_refused=LockoutAuditor(audit, "login", time.time),
         )
         schemes = build_schemes(
-            settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle
+            SchemeServices(settings, resolver, replay, sigv4, pki_resolver, tokens, login_throttle)
         )
         # /oauth/token, /introspect, /revoke, /device_authorization authenticate clients
         # themselves: the server sends them past the chain (authgate.server.oauth_asgi)
@@ -397,7 +339,7 @@ class Runtime:
             secrets.master_keys,
             secrets.digester,
             audit,
-            TotpThrottle(
+            LoginThrottle(
                 throttle_store("mfa"),
                 time.time,
                 on_refused=LockoutAuditor(audit, "mfa", time.time),
@@ -432,6 +374,10 @@ class Runtime:
             bus,
             feed,
             notices,
+            limiter=_rate_limiter(redis),
+            metrics=AuthgateMetrics(
+                audit_queue_depth=lambda: audit.depth if isinstance(audit, BatchedAuditSink) else 0
+            ),
         )
 
     def _on_remote_change(self, kind: Kind, ident: str) -> None:
@@ -514,6 +460,15 @@ class Runtime:
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()
+
+
+def _rate_limiter(redis: Redis | None) -> RateLimiter:
+    """Limits shared by every instance through Redis, else counted in this process."""
+    if redis is None:
+        return RateLimiter(MemoryStore(time.time))
+    from authgate.kv.redis_store import RedisStore  # the redis extra, only when configured
+
+    return RateLimiter(RedisStore(redis, prefix="authgate:ratelimit:", name="rate limiter"))
 
 
 class RuntimeOpening:

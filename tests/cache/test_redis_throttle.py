@@ -17,25 +17,23 @@ from tests._redis_support import scoped_redis, test_redis
 from tests.conftest import REDIS_URL
 
 from authgate.cache.redis_client import open_redis
-from authgate.cache.redis_throttle import (
-    DEFAULT_PREFIX,
-    RedisThrottleStore,
-    ThrottleUnavailable,
-    decode_account,
-    decode_source,
-    encode_account,
-    encode_source,
-)
+from authgate.cache.redis_throttle import DEFAULT_PREFIX, RedisThrottleStore, ThrottleUnavailable
 from authgate.errors import AuthError, render
 from authgate.mfa.throttle import (
     UNKNOWN_LANE,
     AccountState,
     Lane,
+    LoginThrottle,
     SourceState,
     ThrottlePolicy,
     ThrottleStates,
     ThrottleStore,
-    TotpThrottle,
+)
+from authgate.mfa.throttle_store import (
+    decode_account,
+    decode_source,
+    encode_account,
+    encode_source,
 )
 
 pytestmark = pytest.mark.redis
@@ -147,7 +145,7 @@ async def test_throttle_sets_window_ttl_and_known_sources_ttl(
     store: RedisThrottleStore, redis_client: aioredis.Redis
 ) -> None:
     clock = Clock()
-    throttle = TotpThrottle(store, clock)
+    throttle = LoginThrottle(store, clock)
     assert (await throttle.acquire("alice", "198.51.100.7")).allowed
     window_ms = int(throttle.policy.window * 1000)
     assert window_ms - 5_000 < await redis_client.pttl(store.account_key("alice")) <= window_ms
@@ -164,7 +162,7 @@ async def test_hostile_names_become_fixed_length_hashed_keys(
 ) -> None:
     huge = "x" * 10_240
     names = [huge, "ユーザー名", "a b\r\n*\x00{tag}:" + "é" * 50 + "\ud800", "", "{", "*"]
-    throttle = TotpThrottle(store, Clock(), CAP10)
+    throttle = LoginThrottle(store, Clock(), CAP10)
     for name in names:
         assert (await throttle.acquire(name, name or None)).allowed
         stored = await store.load_account(name)
@@ -187,7 +185,7 @@ async def test_works_with_a_client_that_decodes_responses(
 ) -> None:
     decoding = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        throttle = TotpThrottle(RedisThrottleStore(decoding, prefix=prefix), Clock(), CAP10)
+        throttle = LoginThrottle(RedisThrottleStore(decoding, prefix=prefix), Clock(), CAP10)
         for _ in range(10):
             assert (await throttle.acquire("alice", "203.0.113.1")).allowed
         assert not (await throttle.acquire("alice", "203.0.113.1")).allowed
@@ -204,8 +202,8 @@ async def test_failures_on_one_instance_throttle_the_other(
     redis_client: aioredis.Redis, other_client: aioredis.Redis, prefix: str
 ) -> None:
     clock = Clock()
-    one = TotpThrottle(RedisThrottleStore(redis_client, prefix=prefix), clock)
-    two = TotpThrottle(RedisThrottleStore(other_client, prefix=prefix), clock)
+    one = LoginThrottle(RedisThrottleStore(redis_client, prefix=prefix), clock)
+    two = LoginThrottle(RedisThrottleStore(other_client, prefix=prefix), clock)
     for _ in range(4):  # three free failures, the fourth imposes 1 s
         assert (await one.acquire("alice", "203.0.113.1")).allowed
     blocked = await two.acquire("alice", "203.0.113.2")
@@ -218,8 +216,8 @@ async def test_failures_on_one_instance_throttle_the_other(
 
 async def test_prefixes_are_separate_budgets(redis_client: aioredis.Redis, prefix: str) -> None:
     clock = Clock()
-    login = TotpThrottle(RedisThrottleStore(redis_client, prefix=prefix + "login:"), clock, CAP10)
-    mfa = TotpThrottle(RedisThrottleStore(redis_client, prefix=prefix + "mfa:"), clock, CAP10)
+    login = LoginThrottle(RedisThrottleStore(redis_client, prefix=prefix + "login:"), clock, CAP10)
+    mfa = LoginThrottle(RedisThrottleStore(redis_client, prefix=prefix + "mfa:"), clock, CAP10)
     for _ in range(10):
         assert (await login.acquire("u-1", "203.0.113.1")).allowed
     assert not (await login.acquire("u-1", "203.0.113.1")).allowed
@@ -227,7 +225,7 @@ async def test_prefixes_are_separate_budgets(redis_client: aioredis.Redis, prefi
 
 
 async def _spray(
-    throttles: list[TotpThrottle], accounts: list[str], sources: list[str], n: int
+    throttles: list[LoginThrottle], accounts: list[str], sources: list[str], n: int
 ) -> int:
     results = await asyncio.gather(
         *(
@@ -243,7 +241,7 @@ async def test_concurrent_guesses_on_two_instances_never_exceed_the_cap(
 ) -> None:
     clock = Clock()
     stores = [RedisThrottleStore(c, prefix=prefix) for c in (redis_client, other_client)]
-    throttles = [TotpThrottle(s, clock, CAP10) for s in stores]  # two servers, two locks
+    throttles = [LoginThrottle(s, clock, CAP10) for s in stores]  # two servers, two locks
     ips = [f"203.0.113.{i}" for i in range(250)]
     for round_ in range(3):
         assert await _spray(throttles, ["victim"], ips, 120) == (10 if round_ == 0 else 0)
@@ -258,7 +256,7 @@ async def test_concurrent_spray_of_accounts_from_one_ip_keeps_the_ip_cap(
     policy = ThrottlePolicy(known_reserve=0, free_failures=1000, ip_max_failures=10)
     clock = Clock()
     throttles = [
-        TotpThrottle(RedisThrottleStore(c, prefix=prefix), clock, policy)
+        LoginThrottle(RedisThrottleStore(c, prefix=prefix), clock, policy)
         for c in (redis_client, other_client)
     ]
     accounts = [f"user-{i}" for i in range(60)]
@@ -281,7 +279,7 @@ async def test_control_without_the_lock_concurrent_guesses_slip_past_the_cap(
     # proves the test above can fail: without the lock, counts are lost
     clock = Clock()
     throttles = [
-        TotpThrottle(_Unlocked(c, prefix=prefix), clock, CAP10)
+        LoginThrottle(_Unlocked(c, prefix=prefix), clock, CAP10)
         for c in (redis_client, other_client)
     ]
     assert await _spray(throttles, ["victim"], [f"203.0.113.{i}" for i in range(250)], 120) > 10
@@ -293,7 +291,7 @@ async def test_control_without_the_lock_concurrent_guesses_slip_past_the_cap(
 async def test_a_held_lock_makes_others_wait_then_refuse(
     store: RedisThrottleStore, redis_client: aioredis.Redis, prefix: str
 ) -> None:
-    impatient = TotpThrottle(
+    impatient = LoginThrottle(
         RedisThrottleStore(redis_client, prefix=prefix, lock_timeout=0.2), Clock(), CAP10
     )
     lock = store.lock_key(store.account_key("alice"))
@@ -313,7 +311,7 @@ async def test_an_abandoned_lock_frees_itself_after_lock_ttl(
 ) -> None:
     store = RedisThrottleStore(redis_client, prefix=prefix, lock_ttl=0.3, lock_timeout=2)
     await redis_client.set(store.lock_key(store.account_key("alice")), b"crashed", px=300)
-    assert (await TotpThrottle(store, Clock(), CAP10).acquire("alice", None)).allowed
+    assert (await LoginThrottle(store, Clock(), CAP10).acquire("alice", None)).allowed
 
 
 async def test_saves_are_written_when_the_block_ends(store: RedisThrottleStore) -> None:
@@ -366,7 +364,7 @@ async def test_redis_down_refuses_the_attempt_with_a_503(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     down = open_redis(f"redis://127.0.0.1:{_closed_port()}/0", timeout=0.5)
-    throttle = TotpThrottle(RedisThrottleStore(down), Clock())
+    throttle = LoginThrottle(RedisThrottleStore(down), Clock())
     account = "victim-" + "ü" * 40
     try:
         started = time.monotonic()
@@ -399,7 +397,7 @@ async def test_hung_redis_refuses_the_attempt() -> None:
         try:
             started = time.monotonic()
             with pytest.raises(ThrottleUnavailable):
-                await TotpThrottle(RedisThrottleStore(hung), Clock()).acquire("alice", None)
+                await LoginThrottle(RedisThrottleStore(hung), Clock()).acquire("alice", None)
             assert time.monotonic() - started < 3
         finally:
             await hung.aclose()
@@ -410,4 +408,4 @@ async def test_unreadable_state_refuses_instead_of_starting_afresh(
 ) -> None:
     await redis_client.set(store.account_key("alice"), b'{"v":1,"w":"oops"}', px=60_000)
     with pytest.raises(ThrottleUnavailable):
-        await TotpThrottle(store, Clock(), CAP10).acquire("alice", None)
+        await LoginThrottle(store, Clock(), CAP10).acquire("alice", None)

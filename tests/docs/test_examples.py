@@ -137,10 +137,9 @@ def _docs_text() -> Iterator[tuple[str, str]]:
         yield str(example.relative_to(ROOT)), example.read_text("utf-8")
 
 
-# What does not exist (yet): no forward-auth endpoint, no request-signing client command.
+# What does not exist (yet): no request-signing client command.
 # Signing examples sign real routes.
 NOT_THERE = {
-    "the /verify endpoint": re.compile(r"(?<![\w/.-])/verify\b"),
     "the `authgate request` command": re.compile(r"\bauthgate request\b"),
     "/v1/orders (no such route)": re.compile(r"/v1/orders\b"),
     "DESIGN.md / SECURITY.md (not in the project)": re.compile(r"\b(DESIGN|SECURITY)\.md\b"),

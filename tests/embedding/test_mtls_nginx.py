@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import socket
 import ssl
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +21,9 @@ from urllib.parse import quote
 import httpx2
 import pytest
 import uvicorn
+from tests._nginx import free_port, running_nginx, wait_for_port
 from tests._pki_material import Issued, issue, make_ca
-from tests.conftest import IN_CI, make_settings
+from tests.conftest import make_settings
 
 from authgate.accounts.pki import PkiResolver, PkiService
 from authgate.embedding import AuthMiddleware, get_identity
@@ -36,48 +32,6 @@ from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.mtls import MtlsAuthenticator
 from authgate.store.db import Database
-
-NGINX = "/usr/sbin/nginx"
-
-
-def nginx_binary() -> str:
-    """nginx, installed on demand when we are root; a failure under CI, else a skip."""
-    found = shutil.which("nginx") or (NGINX if os.path.exists(NGINX) else None)
-    if found is None and os.geteuid() == 0 and not IN_CI:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "nginx-light"],
-            check=False,
-            env=env,
-            capture_output=True,
-        )
-        found = NGINX if os.path.exists(NGINX) else None
-    if found is None:
-        message = "nginx is not installed (apt-get install -y nginx-light)"
-        if IN_CI:
-            pytest.fail(message + " — required under CI=true")
-        pytest.skip(message)
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, alive: Any, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError(f"{what} exited during start-up")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port}")
 
 
 async def whoami(scope: Any, receive: Any, send: Any) -> None:
@@ -131,20 +85,7 @@ class AppServer:
         self.thread.join(timeout=10)
 
 
-NGINX_CONF = """
-daemon off;
-master_process off;
-worker_processes 1;
-error_log {dir}/error.log warn;
-pid {dir}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/tmp-body;
-    proxy_temp_path {dir}/tmp-proxy;
-    fastcgi_temp_path {dir}/tmp-fastcgi;
-    uwsgi_temp_path {dir}/tmp-uwsgi;
-    scgi_temp_path {dir}/tmp-scgi;
+NGINX_SERVERS = """
     server {{
         listen 127.0.0.1:{port} ssl;
         server_name localhost;
@@ -162,7 +103,6 @@ http {{
             proxy_set_header X-Forwarded-For 203.0.113.9;
         }}
     }}
-}}
 """
 
 
@@ -186,7 +126,6 @@ class Pki:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Pki, int, AppServer, AppServer, str]]:
-    binary = nginx_binary()
     pki = Pki(tmp_path)
     settings = make_settings(tmp_path)
 
@@ -205,33 +144,9 @@ def world(tmp_path: Path) -> Iterator[tuple[Pki, int, AppServer, AppServer, str]
     url = settings.effective_database_url
     with AppServer(url, ["127.0.0.1"]) as behind, AppServer(url, []) as direct:
         port = free_port()
-        conf = tmp_path / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=tmp_path, port=port, upstream=behind.port))
-        proc = subprocess.Popen(
-            [binary, "-p", str(tmp_path), "-c", str(conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            try:
-                wait_for_port(port, lambda: proc.poll() is None, "nginx")
-            except RuntimeError:
-                log = (
-                    (tmp_path / "error.log").read_text()
-                    if (tmp_path / "error.log").exists()
-                    else ""
-                )
-                pytest.fail(f"nginx did not start: {log}")
+        servers = NGINX_SERVERS.format(dir=tmp_path, port=port, upstream=behind.port)
+        with running_nginx(tmp_path, servers, port):
             yield pki, port, behind, direct, svc_id
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            assert proc.stderr is not None
-            proc.stderr.close()
 
 
 def get(port: int, ctx: ssl.SSLContext, path: str = "/whoami") -> httpx2.Response:

@@ -18,7 +18,8 @@ from authgate.home import load_secrets
 from authgate.identity import Identity
 from authgate.mfa import totp
 from authgate.mfa.service import MfaService
-from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.scopes import user_scopes
 from authgate.store.migrate import _config
@@ -38,7 +39,7 @@ class Clock:
 
 def make_mfa(rt: Runtime, clock: Clock, policy: ThrottlePolicy | None = None) -> MfaService:
     secrets = load_secrets(rt.settings.home)
-    throttle = TotpThrottle(MemoryThrottleStore(clock), clock, policy or ThrottlePolicy())
+    throttle = LoginThrottle(MemoryThrottleStore(clock), clock, policy or ThrottlePolicy())
     return MfaService(rt.db, secrets.master_keys, secrets.digester, rt.audit, throttle, clock)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 
 
 class Clock:
@@ -15,12 +16,12 @@ class Clock:
         return self.now
 
 
-def make(policy: ThrottlePolicy | None = None) -> tuple[TotpThrottle, Clock]:
+def make(policy: ThrottlePolicy | None = None) -> tuple[LoginThrottle, Clock]:
     clock = Clock()
-    return TotpThrottle(MemoryThrottleStore(clock), clock, policy or ThrottlePolicy()), clock
+    return LoginThrottle(MemoryThrottleStore(clock), clock, policy or ThrottlePolicy()), clock
 
 
-async def fail(t: TotpThrottle, account: str, ip: str) -> bool:
+async def fail(t: LoginThrottle, account: str, ip: str) -> bool:
     """One wrong attempt; True if it was allowed to be checked at all."""
     return (await t.acquire(account, ip)).allowed
 

@@ -248,9 +248,26 @@ def test_ip_is_checked_before_credentials() -> None:
 def test_decision_is_explainable_and_carries_the_rate_limit() -> None:
     p = policy({"name": "reads", "path": "/r", "rate_limit": {"rate": "100/m", "burst": 20}})
     d = run(p, "/r/", who())
-    assert d == Decision(True, 200, None, "reads", "all requirements met", "/r", d.rate_limit)
-    assert d.rate_limit is not None and d.rate_limit.limit == 100 and d.rate_limit.period == 60
-    assert d.rate_limit.key == "credential"
+    assert d == Decision(True, 200, None, "reads", "all requirements met", "/r", d.rate_limits)
+    [limit] = d.rate_limits
+    assert limit.limit == 100 and limit.period == 60 and limit.burst == 20
+    assert limit.key == "credential"
+
+
+def test_a_route_combines_several_rate_limits() -> None:
+    p = policy(
+        {
+            "path": "/r",
+            "rate_limits": [{"rate": "10/s", "key": "credential"}, {"rate": "100/m", "key": "ip"}],
+        }
+    )
+    d = run(p, "/r", who())
+    assert [(limit.rate, limit.key) for limit in d.rate_limits] == [
+        ("10/s", "credential"),
+        ("100/m", "ip"),
+    ]
+    with pytest.raises(ValueError, match="not both"):
+        policy({"path": "/r", "rate_limit": {"rate": "1/s"}, "rate_limits": [{"rate": "2/s"}]})
 
 
 def test_decisions_are_deterministic() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from authgate.errors import InvalidCredentials
 from authgate.identity import Identity
-from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.schemes.base import Headers, KeyPairCredential, RequestView
 from authgate.schemes.basic import BasicAuthenticator
 
@@ -49,7 +50,7 @@ def view(password: str, ip: str) -> RequestView:
 def world() -> tuple[BasicAuthenticator, Passwords, Clock]:
     clock = Clock()
     policy = ThrottlePolicy(max_failures=20, known_reserve=5, free_failures=3, max_delay=30)
-    throttle = TotpThrottle(MemoryThrottleStore(clock), clock, policy)
+    throttle = LoginThrottle(MemoryThrottleStore(clock), clock, policy)
     passwords = Passwords()
     return BasicAuthenticator(passwords, throttle), passwords, clock
 

@@ -22,7 +22,8 @@ import pytest
 from tests._mfa_support import basic
 from tests.conftest import Accounts
 
-from authgate.mfa.throttle import MemoryThrottleStore, TotpThrottle
+from authgate.mfa.throttle import LoginThrottle
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.runtime import Runtime
 
 PASSWORD = "alice first password"
@@ -42,7 +43,7 @@ def clock(runtime: Runtime) -> Clock:
     """Freeze the runtime's login throttle (the very object Basic and the login use)."""
     fake = Clock()
     throttle = runtime.password_login.throttle
-    TotpThrottle.__init__(throttle, MemoryThrottleStore(fake), fake)
+    LoginThrottle.__init__(throttle, MemoryThrottleStore(fake), fake)
     return fake
 
 

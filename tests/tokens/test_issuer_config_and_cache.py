@@ -123,15 +123,19 @@ def test_cache_rechecks_nbf_against_clock() -> None:
     assert cache.get("t", 980) is None  # clock stepped back before nbf - leeway
 
 
-def test_cache_is_bounded_lru() -> None:
+def test_cache_is_bounded_oldest_first() -> None:
+    # one eviction rule for every local cache (authgate.kv.ttl_cache, decision 0008):
+    # the oldest put goes first; a hit does not reorder, a put again does
     cache = VerifiedTokenCache(max_entries=3, ttl=60)
     for i in range(3):
         cache.put(f"t{i}", IDENT, now=0, exp=None, nbf=None, leeway=0)
-    assert cache.get("t0", 1) is IDENT  # t0 becomes most recent
+    assert cache.get("t0", 1) is IDENT
+    cache.put("t1", IDENT, now=0, exp=None, nbf=None, leeway=0)  # t1 becomes the newest
     cache.put("t3", IDENT, now=0, exp=None, nbf=None, leeway=0)
     assert len(cache) == 3
-    assert cache.get("t1", 1) is None
-    assert cache.get("t0", 1) is IDENT
+    assert cache.get("t0", 1) is None
+    assert cache.get("t1", 1) is IDENT
+    assert cache.get("t2", 1) is IDENT
 
 
 def test_cache_keys_are_digests_not_tokens() -> None:

@@ -10,52 +10,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from authgate.kv.ttl_cache import TtlCache
 
 __all__ = ["CredentialCache", "NegativeCache"]
 
 V = TypeVar("V")
 
 
-@dataclass(slots=True)
-class _Entry(Generic[V]):
-    value: V
-    expires: float
-    principal_id: str
-    credential_id: str | None
-
-
 class CredentialCache(Generic[V]):
-    """digest → verified value, with per-principal and per-credential invalidation."""
+    """digest → verified value, with per-principal and per-credential invalidation.
+
+    The values live in a :class:`~authgate.kv.ttl_cache.TtlCache` (whose ``get`` this
+    one's is); ``_owners`` maps each cached key to its principal and credential for
+    the two indexes, and follows every entry the cache drops by itself.
+    """
 
     def __init__(
         self, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._entries: dict[str, _Entry[V]] = {}
+        self._entries: TtlCache[str, V] = TtlCache(ttl, max_entries, clock, on_drop=self._unindex)
+        self.get = self._entries.get
+        self._owners: dict[str, tuple[str, str | None]] = {}
         self._by_principal: dict[str, set[str]] = {}
         self._by_credential: dict[str, set[str]] = {}
 
-    def get(self, key: str) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry.expires <= self._clock():
-            self._drop(key)
-            return None
-        return entry.value
-
     def put(self, key: str, value: V, *, principal_id: str, credential_id: str | None) -> None:
-        if self._ttl <= 0 or self._max <= 0:
+        if self._entries.ttl <= 0 or self._entries.max_entries <= 0:
             return
-        if key in self._entries:
-            self._drop(key)
-        while len(self._entries) >= self._max:
-            self._drop(next(iter(self._entries)))
-        self._entries[key] = _Entry(value, self._clock() + self._ttl, principal_id, credential_id)
+        self._drop(key)
+        self._entries.put(key, value)
+        self._owners[key] = (principal_id, credential_id)
         self._by_principal.setdefault(principal_id, set()).add(key)
         if credential_id is not None:
             self._by_credential.setdefault(credential_id, set()).add(key)
@@ -70,6 +56,7 @@ class CredentialCache(Generic[V]):
 
     def clear(self) -> None:
         self._entries.clear()
+        self._owners.clear()
         self._by_principal.clear()
         self._by_credential.clear()
 
@@ -77,20 +64,24 @@ class CredentialCache(Generic[V]):
         return len(self._entries)
 
     def _drop(self, key: str) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is None:
+        self._entries.pop(key)
+        self._unindex(key)
+
+    def _unindex(self, key: str, _value: object = None) -> None:
+        owners = self._owners.pop(key, None)
+        if owners is None:
             return
-        keys = self._by_principal.get(entry.principal_id)
-        if keys is not None:
-            keys.discard(key)
-            if not keys:
-                del self._by_principal[entry.principal_id]
-        if entry.credential_id is not None:
-            keys = self._by_credential.get(entry.credential_id)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self._by_credential[entry.credential_id]
+        _discard(self._by_principal, owners[0], key)
+        if owners[1] is not None:
+            _discard(self._by_credential, owners[1], key)
+
+
+def _discard(index: dict[str, set[str]], name: str, key: str) -> None:
+    keys = index.get(name)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[name]
 
 
 class NegativeCache:
@@ -107,21 +98,10 @@ class NegativeCache:
         max_entries: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._entries: dict[str, float] = {}
+        self._entries: TtlCache[str, bool] = TtlCache(ttl, max_entries, clock)
 
     def __contains__(self, key: str) -> bool:
-        exp = self._entries.get(key)
-        if exp is None:
-            return False
-        if exp <= self._clock():
-            del self._entries[key]
-            return False
-        return True
+        return self._entries.get(key) is not None
 
     def add(self, key: str) -> None:
-        while len(self._entries) >= self._max:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = self._clock() + self._ttl
+        self._entries.put(key, True)

@@ -10,19 +10,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from authgate.accounts.users import (
-    UserService,
-    check_grant,
-    find_owner,
-    granted_scopes,
-    is_admin,
-)
+from authgate.accounts.lifecycle import CredentialView, Lifecycle, owned, status
+from authgate.accounts.users import UserService, check_grant, find_owner, granted_scopes
 from authgate.accounts.validation import validate_key_name
-from authgate.audit import AuditRecord, AuditSink
+from authgate.audit import AuditSink
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import (
     API_KEY_PREFIX,
@@ -32,7 +27,7 @@ from authgate.crypto.keys import (
     generate_key,
 )
 from authgate.crypto.sealing import MasterKeyRing
-from authgate.errors import Conflict, InvalidRequest, NotFound
+from authgate.errors import Conflict, InvalidRequest
 from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import Credential, User
@@ -48,50 +43,30 @@ KEY_TYPES: tuple[KeyType, ...] = ("api-key", "key-pair")
 
 
 @dataclass(frozen=True, slots=True)
-class KeyView:
+class KeyView(CredentialView):
     """A credential as listed: never the key or the secret."""
 
-    id: str
+    audit_fields: ClassVar[tuple[str, ...]] = ("type", "prefix", "name")
+
     type: str
     prefix: str
-    name: str
-    user_id: str
-    user: str
     scopes: list[str]
-    created_at: datetime
     expires_at: datetime | None
-    revoked_at: datetime | None
     last_used_at: datetime | None
     rotated_from: str | None
     user_disabled: bool = False
 
     @classmethod
     def of(cls, c: Credential, user_name: str, user_disabled: bool = False) -> KeyView:
-        return cls(
-            c.id,
-            c.type,
-            c.prefix,
-            c.name,
-            c.user_id,
-            user_name,
-            list(c.scopes),
-            c.created_at,
-            c.expires_at,
-            c.revoked_at,
-            c.last_used_at,
-            c.rotated_from_id,
-            user_disabled,
+        return cls.from_row(
+            c, user_name, rotated_from=c.rotated_from_id, user_disabled=user_disabled
         )
 
     def status(self, now: datetime | None = None) -> str:
-        now = now or datetime.now(UTC)
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        if self.user_disabled:
+        state = status(self.revoked_at, self.expires_at, now)
+        if state == "active" and self.user_disabled:
             return "disabled"  # works again when the user is enabled
-        return "active"
+        return state
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -158,11 +133,11 @@ class KeyService:
         changes: ChangeLog | None = None,
     ) -> None:
         self._db = db
+        self._life = Lifecycle(db, audit)
         self.changes = changes if changes is not None else ChangeLog()
         self._digester = digester
         self._ring = master_keys
         self._users = users
-        self._audit = audit
         self._max_lifetime = max_lifetime
         self._changed = on_credential_changed
         # awaited after a key is revoked (e.g. to revoke the tokens issued for it)
@@ -192,7 +167,7 @@ class KeyService:
         async with self._db.session() as s, s.begin():
             s.add(cred)
         view = KeyView.of(cred, owner.name)
-        await self._audit.emit(self._record("key.created", actor, view, client_ip))
+        await self._life.emit("key.created", actor, view, client_ip)
         return IssuedKey(view, key, secret)
 
     async def create_session(
@@ -225,7 +200,7 @@ class KeyService:
         async with self._db.session() as s, s.begin():
             s.add(cred)
         view = KeyView.of(cred, owner.name)
-        await self._audit.emit(self._record("key.session_issued", actor, view, client_ip))
+        await self._life.emit("key.session_issued", actor, view, client_ip)
         return IssuedKey(view, key, secret, session_token=self.session_token(cred.id, key))
 
     def session_token(self, credential_id: str, key: str) -> str:
@@ -235,18 +210,8 @@ class KeyService:
         )
 
     async def list_keys(self, actor: Identity, *, user: str | None = None) -> list[KeyView]:
-        async with self._db.session() as s:
-            stmt = (
-                select(Credential, User.name, User.disabled)
-                .join(User, User.id == Credential.user_id)
-                .order_by(Credential.created_at, Credential.id)
-            )
-            if user is not None:
-                owner = await self._owner(actor, user)
-                stmt = stmt.where(Credential.user_id == owner.id)
-            elif not is_admin(actor):
-                stmt = stmt.where(Credential.user_id == actor.principal_id)
-            rows = (await s.execute(stmt)).all()
+        stmt = owned(Credential, User.name, User.disabled)
+        rows = await self._life.listed(actor, user, Credential, stmt)
         return [KeyView.of(c, n, bool(d)) for c, n, d in rows]
 
     async def get(self, actor: Identity, key_id: str) -> KeyView:
@@ -260,17 +225,15 @@ class KeyService:
         cred, user_name = await self._visible(actor, key_id)
         if cred.revoked_at is None:
             cred.revoked_at = datetime.now(UTC)
-            async with self._db.session() as s, s.begin():
-                await s.execute(
-                    update(Credential)
-                    .where(Credential.id == cred.id, Credential.revoked_at.is_(None))
-                    .values(revoked_at=cred.revoked_at)
-                )
-                change = self.changes.stage(s, "credential", cred.id)
+            change = await self._life.mark_revoked(
+                Credential,
+                cred.id,
+                cred.revoked_at,
+                lambda s: self.changes.stage(s, "credential", cred.id),
+            )
             self._changed(cred.id)
             self.changes.committed(change)
-            view = KeyView.of(cred, user_name)
-            await self._audit.emit(self._record("key.revoked", actor, view, client_ip))
+            await self._life.emit("key.revoked", actor, KeyView.of(cred, user_name), client_ip)
         # Also when already revoked: if denying its tokens failed last time (shared
         # deny-list unreachable), a retry of the revocation finishes the job.
         if self.after_revoke is not None:
@@ -324,9 +287,14 @@ class KeyService:
         self._changed(old.id)
         self.changes.committed(change)
         view = KeyView.of(new, user_name)
-        record = self._record("key.rotated", actor, view, client_ip)
-        record.detail.update(rotated_from=old.id, grace_seconds=int(grace.total_seconds()))
-        await self._audit.emit(record)
+        await self._life.emit(
+            "key.rotated",
+            actor,
+            view,
+            client_ip,
+            rotated_from=old.id,
+            grace_seconds=int(grace.total_seconds()),
+        )
         if grace == timedelta(0) and self.after_revoke is not None:
             await self.after_revoke(old.id)
         return IssuedKey(view, key, secret)
@@ -381,29 +349,9 @@ class KeyService:
         return await find_owner(self._db, actor, user)
 
     async def _visible(self, actor: Identity, key_id: str) -> tuple[Credential, str]:
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(Credential, User.name)
-                    .join(User, User.id == Credential.user_id)
-                    .where(Credential.id == key_id)
-                )
-            ).first()
-        # another user's key answers exactly like a missing one (OWASP API1)
-        if row is None or (not is_admin(actor) and row[0].user_id != actor.principal_id):
-            raise NotFound("no such key")
-        return row[0], row[1]
-
-    @staticmethod
-    def _record(event: str, actor: Identity, view: KeyView, client_ip: str | None) -> AuditRecord:
-        return AuditRecord.credential_change(
-            event,
-            actor,
-            user_id=view.user_id,
-            credential_id=view.id,
-            client_ip=client_ip,
-            detail={"type": view.type, "prefix": view.prefix, "name": view.name},
-        )
+        stmt = owned(Credential).where(Credential.id == key_id)
+        cred, user_name = await self._life.visible(actor, stmt, "no such key")
+        return cred, user_name
 
 
 def _not_after(expires_at: datetime | None, actor: Identity) -> datetime | None:

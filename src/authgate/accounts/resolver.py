@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, exists, select, update
 
 from authgate.accounts.caches import CredentialCache, NegativeCache
+from authgate.accounts.lookup import fill, load_owned
 from authgate.credentials import KeyPairCredential
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import API_KEY_PREFIX, KEY_PAIR_KEY_PREFIX, is_well_formed
@@ -170,16 +171,16 @@ class StoreResolver:
         digest = self._digester.digest(key)
         hit = self.keys.get(digest)
         if hit is None:
-            if digest in self.unknown or not is_well_formed(key, API_KEY_PREFIX):
+            hit = await fill(
+                self.keys,
+                self.unknown,
+                digest,
+                lambda: self._load_api_key(key, digest),
+                lambda v: v.identity,
+                epoch=lambda: self.epoch,
+            )
+            if hit is None:
                 return None
-            epoch = self.epoch
-            row = await self._load(digest, "api-key")
-            if row is None:
-                return None
-            cred, user = row
-            hit = _Verified(self._identity(cred, user, "apikey"), _ts(cred.expires_at))
-            if epoch == self.epoch:
-                self.keys.put(digest, hit, principal_id=user.id, credential_id=cred.id)
         if hit.expires_at <= self._clock():
             return None
         self._usage.touch(hit.identity.credential_id or "")
@@ -195,26 +196,16 @@ class StoreResolver:
         if hit is not None and hit.credential.identity.claims.get("session") and not allow_session:
             return None
         if hit is None:
-            if digest in self.unknown or not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
-                return None
-            types = ("key-pair", "session") if allow_session else ("key-pair",)
-            epoch = self.epoch
-            row = await self._load(digest, *types)
-            if row is None:
-                return None
-            cred, user = row
-            try:
-                secret = self._ring.unseal(cred.secret_sealed or "", aad=cred.id)
-            except SealError:
-                return None
-            identity = self._identity(cred, user, "keypair")
-            if cred.type == "session":
-                identity = dataclasses.replace(identity, claims={"session": True})
-            hit = _VerifiedPair(
-                KeyPairCredential(key, Secret(secret), identity), _ts(cred.expires_at)
+            hit = await fill(
+                self.pairs,
+                self.unknown,
+                digest,
+                lambda: self._load_key_pair(key, digest, allow_session),
+                lambda v: v.credential.identity,
+                epoch=lambda: self.epoch,
             )
-            if epoch == self.epoch:
-                self.pairs.put(digest, hit, principal_id=user.id, credential_id=cred.id)
+            if hit is None:
+                return None
         if hit.expires_at <= self._clock():
             return None
         self._usage.touch(hit.credential.identity.credential_id or "")
@@ -282,27 +273,50 @@ class StoreResolver:
 
     # -- helpers ------------------------------------------------------------------------
 
-    async def _load(self, digest: str, *types: str) -> tuple[Credential, User] | None:
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(Credential, User)
-                    .join(User, User.id == Credential.user_id)
-                    .where(Credential.key_digest == digest)
-                )
-            ).first()
+    async def _load_api_key(self, key: str, digest: str) -> _Verified | None:
+        if not is_well_formed(key, API_KEY_PREFIX):
+            return None  # garbage never reaches the database
+        row = await self._load(digest, "api-key")
         if row is None:
-            self.unknown.add(digest)
             return None
         cred, user = row
-        expired = cred.expires_at is not None and cred.expires_at.timestamp() <= self._clock()
-        if cred.revoked_at is not None or expired:
+        return _Verified(self._identity(cred, user, "apikey"), _ts(cred.expires_at))
+
+    async def _load_key_pair(
+        self, key: str, digest: str, allow_session: bool
+    ) -> _VerifiedPair | None:
+        if not is_well_formed(key, KEY_PAIR_KEY_PREFIX):
+            return None
+        types = ("key-pair", "session") if allow_session else ("key-pair",)
+        row = await self._load(digest, *types)
+        if row is None:
+            return None
+        cred, user = row
+        try:
+            secret = self._ring.unseal(cred.secret_sealed or "", aad=cred.id)
+        except SealError:
+            return None
+        identity = self._identity(cred, user, "keypair")
+        if cred.type == "session":
+            identity = dataclasses.replace(identity, claims={"session": True})
+        return _VerifiedPair(KeyPairCredential(key, Secret(secret), identity), _ts(cred.expires_at))
+
+    async def _load(self, digest: str, *types: str) -> tuple[Credential, User] | None:
+        row = await load_owned(
+            self._db,
+            Credential,
+            Credential.key_digest == digest,
             # neither can ever become valid again: keep retries away from the database
-            self.unknown.add(digest)
+            dead=lambda cred, _user: cred.revoked_at is not None or self._expired(cred),
+            unknown=self.unknown,
+            cache_key=digest,
+        )
+        if row is None or row[0].type not in types or row[1].disabled:
             return None
-        if cred.type not in types or user.disabled:
-            return None
-        return cred, user
+        return row
+
+    def _expired(self, cred: Credential) -> bool:
+        return cred.expires_at is not None and cred.expires_at.timestamp() <= self._clock()
 
     @staticmethod
     def _identity(cred: Credential, user: User, scheme: str) -> Identity:

@@ -62,6 +62,11 @@ class BatchedAuditSink:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="authgate-audit-writer")
 
+    @property
+    def depth(self) -> int:
+        """Events queued and not yet written (the ``authgate_audit_queue_depth`` gauge)."""
+        return self._queue.qsize()
+
     async def emit(self, record: AuditRecord) -> None:
         # Waits when the queue is full: slows producers down rather than losing events.
         await self._queue.put(record)

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from authgate.cli.common import JsonOpt
-from authgate.cli.common import run as _run
 from authgate.cli.common import scopes_of as _scopes
+from authgate.cli.credentials import show, show_list
 from authgate.cli.ids import resolve_client_id
-from authgate.cli.output import emit, fail, table
+from authgate.cli.output import fail
+from authgate.oauth.clients import ClientView, IssuedClient
 from authgate.runtime import LOCAL_ADMIN, Runtime
 
 __all__ = ["clients_app"]
@@ -89,8 +90,8 @@ def clients_create(
     """Register a client; a confidential client's secret is printed once."""
     jwks = _jwks(jwks_file, as_json)
 
-    async def work(rt: Runtime) -> dict[str, Any]:
-        issued = await rt.oauth.clients.create(
+    async def work(rt: Runtime) -> IssuedClient:
+        return await rt.oauth.clients.create(
             LOCAL_ADMIN,
             name,
             grants=grant,
@@ -101,10 +102,8 @@ def clients_create(
             jwks=jwks,
             user=user,
         )
-        return issued.as_json()
 
-    data = _run(as_json, work)
-    emit(data, as_json=as_json, text=_issued_text(data))
+    show(as_json, work, _issued_text)
 
 
 @clients_app.command("list")
@@ -116,13 +115,16 @@ def clients_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List clients (never their secrets)."""
-    views = _run(as_json, lambda rt: rt.oauth.clients.list_clients(LOCAL_ADMIN, user=user))
-    rows = [v.as_json() for v in views]
-    if as_json:
-        emit({"clients": rows}, as_json=True)
-    else:
-        cols = ["client_id", "name", "grants", "scopes", "token_endpoint_auth_method", "user"]
-        table(rows, [*cols, "created_at"], "OAuth clients", wide=wide, id_columns=("client_id",))
+    cols = ["client_id", "name", "grants", "scopes", "token_endpoint_auth_method", "user"]
+    show_list(
+        as_json,
+        lambda rt: rt.oauth.clients.list_clients(LOCAL_ADMIN, user=user),
+        "clients",
+        [*cols, "created_at"],
+        "OAuth clients",
+        wide=wide,
+        id_column="client_id",
+    )
 
 
 @clients_app.command("rotate-secret")
@@ -130,21 +132,19 @@ def clients_rotate_secret(client_id: IdArg, as_json: JsonOpt = False) -> None:
     """Replace a client's secret; the old one stops working (servers: within the cache TTL,
     at once with Redis)."""
 
-    async def work(rt: Runtime) -> dict[str, Any]:
+    async def work(rt: Runtime) -> IssuedClient:
         full = await resolve_client_id(rt, client_id)
-        return (await rt.oauth.clients.rotate_secret(LOCAL_ADMIN, full)).as_json()
+        return await rt.oauth.clients.rotate_secret(LOCAL_ADMIN, full)
 
-    data = _run(as_json, work)
-    emit(data, as_json=as_json, text=_issued_text(data))
+    show(as_json, work, _issued_text)
 
 
 @clients_app.command("delete")
 def clients_delete(client_id: IdArg, as_json: JsonOpt = False) -> None:
     """Delete a client."""
 
-    async def work(rt: Runtime) -> Any:
+    async def work(rt: Runtime) -> ClientView:
         full = await resolve_client_id(rt, client_id)
         return await rt.oauth.clients.delete(LOCAL_ADMIN, full)
 
-    view = _run(as_json, work)
-    emit(view.as_json(), as_json=as_json, text=f"Deleted {view.client_id} ({view.name})")
+    show(as_json, work, lambda view: f"Deleted {view['client_id']} ({view['name']})")

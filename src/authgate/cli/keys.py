@@ -11,9 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from authgate.cli.common import JsonOpt, run, scopes_of
+from authgate.accounts.keys import IssuedKey, KeyView
+from authgate.cli.common import JsonOpt, scopes_of
+from authgate.cli.credentials import show, show_list
 from authgate.cli.ids import resolve_key_id
-from authgate.cli.output import emit, fail, table
+from authgate.cli.output import fail
 from authgate.durations import parse_duration
 from authgate.runtime import LOCAL_ADMIN, Runtime
 
@@ -59,8 +61,8 @@ def keys_create(
     """Create an API key or key pair; the key (and secret) are printed once."""
     lifetime = _duration(expires_in, as_json) if expires_in else None
 
-    async def work(rt: Runtime) -> dict[str, Any]:
-        issued = await rt.keys.create(
+    async def work(rt: Runtime) -> IssuedKey:
+        return await rt.keys.create(
             LOCAL_ADMIN,
             user=user,
             name=name,
@@ -68,10 +70,8 @@ def keys_create(
             expires_in=lifetime,
             type=type,
         )
-        return issued.as_json()
 
-    data = run(as_json, work)
-    emit(data, as_json=as_json, text=_issued_text(data))
+    show(as_json, work, _issued_text)
 
 
 @keys_app.command("temporary")
@@ -86,17 +86,16 @@ def keys_temporary(
     """Issue temporary SigV4 credentials (key, secret, session token), printed once."""
     lifetime = _duration(duration, as_json)
 
-    async def work(rt: Runtime) -> dict[str, Any]:
-        issued = await rt.keys.create_session(
+    async def work(rt: Runtime) -> IssuedKey:
+        return await rt.keys.create_session(
             LOCAL_ADMIN, user=user, scopes=scopes_of(scopes), duration=lifetime
         )
-        return issued.as_json()
 
-    data = run(as_json, work)
-    text = _issued_text(data).replace(
-        "Shown once", f"session token: {data['session_token']}\nShown once"
-    )
-    emit(data, as_json=as_json, text=text)
+    def text(data: dict[str, Any]) -> str:
+        token = f"session token: {data['session_token']}\nShown once"
+        return _issued_text(data).replace("Shown once", token)
+
+    show(as_json, work, text)
 
 
 @keys_app.command("list")
@@ -109,24 +108,25 @@ def keys_list(
 ) -> None:
     """List keys (never the keys themselves). Status: active, expired, revoked, or
     disabled (the owner is disabled)."""
-    keys = run(as_json, lambda rt: rt.keys.list_keys(LOCAL_ADMIN, user=user))
-    rows = [k.as_json() for k in keys]
-    if as_json:
-        emit({"keys": rows}, as_json=True)
-    else:
-        cols = ["id", "type", "prefix", "name", "user", "scopes", "status", "expires_at"]
-        table(rows, [*cols, "last_used_at"], "Keys", wide=wide, id_columns=("id",))
+    cols = ["id", "type", "prefix", "name", "user", "scopes", "status", "expires_at"]
+    show_list(
+        as_json,
+        lambda rt: rt.keys.list_keys(LOCAL_ADMIN, user=user),
+        "keys",
+        [*cols, "last_used_at"],
+        "Keys",
+        wide=wide,
+    )
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: KeyIdArg, as_json: JsonOpt = False) -> None:
     """Revoke a key."""
 
-    async def work(rt: Runtime) -> Any:
+    async def work(rt: Runtime) -> KeyView:
         return await rt.keys.revoke(LOCAL_ADMIN, await resolve_key_id(rt, key_id))
 
-    view = run(as_json, work)
-    emit(view.as_json(), as_json=as_json, text=f"Revoked {view.id} ({view.prefix})")
+    show(as_json, work, lambda view: f"Revoked {view['id']} ({view['prefix']})")
 
 
 @keys_app.command("rotate")
@@ -143,12 +143,11 @@ def keys_rotate(
     """Replace a key with a new one; the old one works for --grace."""
     grace_delta = _duration(grace, as_json)
 
-    async def work(rt: Runtime) -> dict[str, Any]:
+    async def work(rt: Runtime) -> IssuedKey:
         full = await resolve_key_id(rt, key_id)
-        return (await rt.keys.rotate(LOCAL_ADMIN, full, grace=grace_delta)).as_json()
+        return await rt.keys.rotate(LOCAL_ADMIN, full, grace=grace_delta)
 
-    data = run(as_json, work)
-    emit(data, as_json=as_json, text=_issued_text(data))
+    show(as_json, work, _issued_text)
 
 
 def _duration(text: str, as_json: bool) -> timedelta:

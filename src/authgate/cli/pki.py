@@ -3,16 +3,19 @@ public keys (RFC 9421 ed25519 / ecdsa-p256-sha256, OAuth 1.0a rsa-sha256)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from authgate.accounts.pki import PkiService
+from authgate.accounts.lifecycle import CredentialView
+from authgate.accounts.pki import CertificateView, PkiService, PublicKeyView
 from authgate.cli.common import JsonOpt
-from authgate.cli.common import run as _run
+from authgate.cli.credentials import show, show_list
 from authgate.cli.ids import match_id
-from authgate.cli.output import emit, fail, table
+from authgate.cli.output import fail
+from authgate.identity import Identity
 from authgate.runtime import LOCAL_ADMIN, Runtime
 from authgate.store.models_pki import PUBLIC_KEY_ALGORITHMS
 
@@ -58,17 +61,17 @@ def certs_add(
     """Register a client certificate; requests presenting it authenticate as --user."""
     data = _read(file, as_json)
 
-    async def work(rt: Runtime) -> dict[str, Any]:
-        view = await _service(rt).add_certificate(LOCAL_ADMIN, data, user=user, name=name)
-        return view.as_json()
+    async def work(rt: Runtime) -> CertificateView:
+        return await _service(rt).add_certificate(LOCAL_ADMIN, data, user=user, name=name)
 
-    out = _run(as_json, work)
-    emit(
-        out,
-        as_json=as_json,
-        text=f"Registered certificate {out['id']} for {out['user']}\n"
-        f"subject:    {out['subject']}\nsha256:     {out['thumbprint_sha256']}\n"
-        f"not after:  {out['not_after']}",
+    show(
+        as_json,
+        work,
+        lambda out: (
+            f"Registered certificate {out['id']} for {out['user']}\n"
+            f"subject:    {out['subject']}\nsha256:     {out['thumbprint_sha256']}\n"
+            f"not after:  {out['not_after']}"
+        ),
     )
 
 
@@ -80,27 +83,28 @@ def certs_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List registered client certificates."""
-    views = _run(as_json, lambda rt: _service(rt).list_certificates(LOCAL_ADMIN, user=user))
-    rows = [v.as_json() for v in views]
-    if as_json:
-        emit({"certificates": rows}, as_json=True)
-    else:
-        cols = ["id", "name", "user", "subject", "status", "not_after", "thumbprint_sha256"]
-        table(rows, cols, "Certificates", id_columns=("id",))
+    cols = ["id", "name", "user", "subject", "status", "not_after", "thumbprint_sha256"]
+    show_list(
+        as_json,
+        lambda rt: _service(rt).list_certificates(LOCAL_ADMIN, user=user),
+        "certificates",
+        cols,
+        "Certificates",
+    )
 
 
 @certs_app.command("revoke")
 def certs_revoke(cert_id: IdArg, as_json: JsonOpt = False) -> None:
     """Revoke a client certificate: it stops authenticating at once on this host."""
 
-    async def work(rt: Runtime) -> Any:
-        service = _service(rt)
-        listed = await service.list_certificates(LOCAL_ADMIN)
-        full = match_id(cert_id, ((c.id, ()) for c in listed), "certificate")
-        return await service.revoke_certificate(LOCAL_ADMIN, full)
-
-    view = _run(as_json, work)
-    emit(view.as_json(), as_json=as_json, text=f"Revoked certificate {view.id} ({view.subject})")
+    _revoke(
+        cert_id,
+        "certificate",
+        PkiService.list_certificates,
+        PkiService.revoke_certificate,
+        as_json,
+        lambda view: f"Revoked certificate {view['id']} ({view['subject']})",
+    )
 
 
 # -- public keys ----------------------------------------------------------------------
@@ -122,8 +126,8 @@ def public_keys_add(
     """Register a public key under --key-id, pinned to --algorithm."""
     data = _read(file, as_json)
 
-    async def work(rt: Runtime) -> dict[str, Any]:
-        view = await _service(rt).add_public_key(
+    async def work(rt: Runtime) -> PublicKeyView:
+        return await _service(rt).add_public_key(
             LOCAL_ADMIN,
             user=user,
             key_id=key_id,
@@ -131,13 +135,13 @@ def public_keys_add(
             public_key_pem=data,
             name=name,
         )
-        return view.as_json()
 
-    out = _run(as_json, work)
-    emit(
-        out,
-        as_json=as_json,
-        text=f"Registered {out['algorithm']} key {out['key_id']} ({out['id']}) for {out['user']}",
+    show(
+        as_json,
+        work,
+        lambda out: (
+            f"Registered {out['algorithm']} key {out['key_id']} ({out['id']}) for {out['user']}"
+        ),
     )
 
 
@@ -147,24 +151,43 @@ def public_keys_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List registered public keys."""
-    views = _run(as_json, lambda rt: _service(rt).list_public_keys(LOCAL_ADMIN, user=user))
-    rows = [v.as_json() for v in views]
-    if as_json:
-        emit({"public_keys": rows}, as_json=True)
-    else:
-        cols = ["id", "key_id", "algorithm", "name", "user", "status"]
-        table(rows, cols, "Public keys", id_columns=("id",))
+    cols = ["id", "key_id", "algorithm", "name", "user", "status"]
+    show_list(
+        as_json,
+        lambda rt: _service(rt).list_public_keys(LOCAL_ADMIN, user=user),
+        "public_keys",
+        cols,
+        "Public keys",
+    )
 
 
 @public_keys_app.command("revoke")
 def public_keys_revoke(key_id: IdArg, as_json: JsonOpt = False) -> None:
     """Revoke a public key (by its ID, as listed)."""
 
-    async def work(rt: Runtime) -> Any:
-        service = _service(rt)
-        listed = await service.list_public_keys(LOCAL_ADMIN)
-        full = match_id(key_id, ((k.id, ()) for k in listed), "public key")
-        return await service.revoke_public_key(LOCAL_ADMIN, full)
+    _revoke(
+        key_id,
+        "public key",
+        PkiService.list_public_keys,
+        PkiService.revoke_public_key,
+        as_json,
+        lambda view: f"Revoked public key {view['key_id']} ({view['id']})",
+    )
 
-    view = _run(as_json, work)
-    emit(view.as_json(), as_json=as_json, text=f"Revoked public key {view.key_id} ({view.id})")
+
+def _revoke(
+    typed: str,
+    what: str,
+    listed: Callable[[PkiService, Identity], Awaitable[Sequence[CredentialView]]],
+    revoke: Callable[[PkiService, Identity, str], Awaitable[CredentialView]],
+    as_json: bool,
+    text: Callable[[dict[str, Any]], str],
+) -> None:
+    """Revoke the entry ``typed`` names (its id or a unique prefix, as listed)."""
+
+    async def work(rt: Runtime) -> CredentialView:
+        service = _service(rt)
+        full = match_id(typed, ((v.id, ()) for v in await listed(service, LOCAL_ADMIN)), what)
+        return await revoke(service, LOCAL_ADMIN, full)
+
+    show(as_json, work, text)

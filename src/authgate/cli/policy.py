@@ -46,6 +46,7 @@ def _route_rows(policy: Policy) -> list[dict[str, Any]]:
                 "roles": list(r.roles),
                 "ip_allow": [str(n) for n in r.ip_allow] if r.ip_allow is not None else None,
                 "rate_limit": r.rate_limit.model_dump() if r.rate_limit else None,
+                "rate_limits": [limit.model_dump() for limit in r.rate_limits],
             }
         )
     return rows

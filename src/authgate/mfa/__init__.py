@@ -2,15 +2,16 @@
 
 from authgate.mfa.recovery import RecoveryCodes
 from authgate.mfa.service import EnrolmentStarted, MfaService
-from authgate.mfa.throttle import MemoryThrottleStore, ThrottlePolicy, TotpThrottle
+from authgate.mfa.throttle import LoginThrottle, ThrottlePolicy
+from authgate.mfa.throttle_store import MemoryThrottleStore
 from authgate.mfa.totp import TotpParams
 
 __all__ = [
     "EnrolmentStarted",
+    "LoginThrottle",
     "MemoryThrottleStore",
     "MfaService",
     "RecoveryCodes",
     "ThrottlePolicy",
     "TotpParams",
-    "TotpThrottle",
 ]

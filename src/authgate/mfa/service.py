@@ -18,7 +18,7 @@ Replay (RFC 6238 §5.2): the step of an accepted code is written with a conditio
 ``UPDATE ... WHERE last_used_step < :step``; of two concurrent uses of one code only the
 one whose update hits a row wins, on every instance sharing the database. Recovery codes
 are spent the same way (``WHERE used_at IS NULL``). Every check passes through
-:class:`~authgate.mfa.throttle.TotpThrottle` first.
+:class:`~authgate.mfa.throttle.LoginThrottle` first.
 
 Ownership as for keys: a member manages only their own factor, an admin anyone's; any
 other user's factor answers like a missing one. Audit events never carry the secret, a
@@ -44,7 +44,7 @@ from authgate.identity import Identity
 from authgate.mfa import totp
 from authgate.mfa.enrolment import EnrolmentStarted
 from authgate.mfa.recovery import RecoveryCodes
-from authgate.mfa.throttle import TotpThrottle
+from authgate.mfa.throttle import LoginThrottle
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_mfa import RecoveryCode, TotpFactor
@@ -64,7 +64,7 @@ class MfaService:
         master_keys: MasterKeyRing,
         digester: Digester,
         audit: AuditSink,
-        throttle: TotpThrottle,
+        throttle: LoginThrottle,
         clock: Callable[[], float],
         *,
         issuer: str = "authgate",

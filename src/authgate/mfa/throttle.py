@@ -1,4 +1,9 @@
-"""Throttling of one-time-code guesses (RFC 4226 §7.3, RFC 6238 §5.1; NIST SP 800-63B §5.2.2).
+"""Throttling of password and one-time-code guesses (NIST SP 800-63B §5.2.2).
+
+RFC 4226 §7.3 and RFC 6238 §5.1 require it for one-time codes.
+
+One :class:`LoginThrottle` counts password checks (Basic and the login form), another
+TOTP and recovery codes; each has its own budget.
 
 A 6-digit code accepted over three steps gives a guess a 3-in-a-million chance, so
 guesses must be limited — but a limit that an attacker can trip is a way to lock the
@@ -28,35 +33,35 @@ Policy (defaults of :class:`ThrottlePolicy`), per account = user id, across all 
    address (NAT), never for longer than the window.
 
 The decisions are pure functions over plain state (:func:`decide`, :func:`charge`,
-:func:`refund`); :class:`TotpThrottle` loads and saves the state through a
-:class:`ThrottleStore` with an injected clock. :class:`MemoryThrottleStore` serves one
+:func:`refund`); :class:`LoginThrottle` loads and saves the state through a
+:class:`ThrottleStore` with an injected clock (:mod:`authgate.mfa.throttle_store`: on any
+:class:`~authgate.kv.store.ExpiringStore`). Its ``MemoryThrottleStore`` serves one
 instance; instances sharing a database need a shared store
 (:class:`~authgate.cache.redis_throttle.RedisThrottleStore`).
 
 Load → decide/charge → save must be atomic for the counting rule (1.) to hold: two
 attempts that both read *n* failures and both write *n + 1* would let a guess through
 uncounted, and an attacker spraying several instances would get several times the cap.
-So :class:`TotpThrottle` does the whole sequence under :meth:`ThrottleStore.lock`, which
+So :class:`LoginThrottle` does the whole sequence under :meth:`ThrottleStore.lock`, which
 the store makes exclusive across everyone who shares it (one process for the memory
 store, every instance for the Redis store), and saves through the store view the lock
 yields (the Redis store refuses a save whose lock was lost).
 
 A store that cannot answer raises an :class:`~authgate.errors.AuthError` (the Redis store:
-503 ``temporarily_unavailable``). :meth:`TotpThrottle.acquire` lets it through — the
+503 ``temporarily_unavailable``). :meth:`LoginThrottle.acquire` lets it through — the
 attempt is refused, never let past an unrecorded count (fail closed; NIST SP 800-63B
-§5.2.2 requires the limit to hold). :meth:`TotpThrottle.succeeded` logs and swallows it:
+§5.2.2 requires the limit to hold). :meth:`LoginThrottle.succeeded` logs and swallows it:
 the refund only ever loosens the state, so losing it leaves the account *stricter*, and
 the factor just verified (a TOTP step or a recovery code, already spent) stays accepted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from authgate.errors import AuthError
 
@@ -64,12 +69,11 @@ __all__ = [
     "UNKNOWN_LANE",
     "AccountState",
     "Decision",
-    "MemoryThrottleStore",
+    "LoginThrottle",
     "SourceState",
     "ThrottlePolicy",
     "ThrottleStates",
     "ThrottleStore",
-    "TotpThrottle",
     "charge",
     "decide",
     "refund",
@@ -78,7 +82,6 @@ __all__ = [
 #: The lane shared by every source not yet known for the account.
 UNKNOWN_LANE = "*"
 
-_S = TypeVar("_S")
 log = logging.getLogger("authgate.mfa")
 
 #: Told of every refused attempt: account, source, decision (e.g. to audit a lock-out).
@@ -228,7 +231,7 @@ class ThrottleStates(Protocol):
     """Loading and saving the state of accounts and sources (``ttl`` in seconds).
 
     Any method may raise an :class:`~authgate.errors.AuthError` when the store cannot
-    answer; see the module docstring for how :class:`TotpThrottle` treats it.
+    answer; see the module docstring for how :class:`LoginThrottle` treats it.
     """
 
     async def load_account(self, account: str) -> AccountState | None: ...
@@ -253,47 +256,7 @@ class ThrottleStore(ThrottleStates, Protocol):
         ...
 
 
-class MemoryThrottleStore:
-    """Throttle state of one instance, entries dropped after their TTL."""
-
-    def __init__(self, clock: Callable[[], float], *, max_entries: int = 100_000) -> None:
-        self._clock = clock
-        self._max = max_entries
-        self._accounts: dict[str, tuple[float, AccountState]] = {}
-        self._sources: dict[str, tuple[float, SourceState]] = {}
-        self._lock = asyncio.Lock()
-
-    @asynccontextmanager
-    async def lock(self, account: str, source: str | None) -> AsyncIterator[ThrottleStates]:
-        """One lock for the whole store: the state lives in this process only."""
-        async with self._lock:
-            yield self
-
-    async def load_account(self, account: str) -> AccountState | None:
-        hit = self._accounts.get(account)
-        return hit[1] if hit is not None and hit[0] > self._clock() else None
-
-    async def save_account(self, account: str, state: AccountState, ttl: float) -> None:
-        self._prune(self._accounts)
-        self._accounts[account] = (self._clock() + ttl, state)
-
-    async def load_source(self, source: str) -> SourceState | None:
-        hit = self._sources.get(source)
-        return hit[1] if hit is not None and hit[0] > self._clock() else None
-
-    async def save_source(self, source: str, state: SourceState, ttl: float) -> None:
-        self._prune(self._sources)
-        self._sources[source] = (self._clock() + ttl, state)
-
-    def _prune(self, table: dict[str, tuple[float, _S]]) -> None:
-        if len(table) < self._max:
-            return
-        now = self._clock()
-        for key in [k for k, (until, _) in table.items() if until <= now]:
-            del table[key]
-
-
-class TotpThrottle:
+class LoginThrottle:
     """Gate around a code check: :meth:`acquire` before, :meth:`succeeded` after success.
 
     ``on_refused`` hears of each refused attempt, after the store's lock is released

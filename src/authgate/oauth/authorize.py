@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authgate.errors import AuthError, InvalidRequest
 from authgate.oauth.clients import ClientRecord
-from authgate.oauth.grants import parse_scope
+from authgate.oauth.grant_rules import parse_scope
 from authgate.oauth.pkce import check_challenge
 from authgate.oauth.registration import is_loopback
 from authgate.scopes import MANAGE_SCOPE

@@ -20,13 +20,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from authgate.accounts.users import UserService, check_grant, find_owner, granted_scopes, is_admin
+from authgate.accounts.lifecycle import CredentialView, Lifecycle, owned
+from authgate.accounts.users import UserService, check_grant, find_owner, granted_scopes
 from authgate.accounts.validation import normalize_scopes, validate_key_name
-from authgate.audit import AuditRecord, AuditSink
+from authgate.audit import AuditSink
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import display_prefix, generate_key
 from authgate.errors import Conflict, InvalidRequest, NotFound
@@ -68,44 +70,24 @@ def new_client_id() -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ClientView:
+class ClientView(CredentialView):
     """A client as listed: never the secret."""
 
-    id: str
+    audit_fields: ClassVar[tuple[str, ...]] = ("client_id", "name", "grants")
+
     client_id: str
-    name: str
     public: bool
     token_endpoint_auth_method: str
     grants: list[str]
     redirect_uris: list[str]
     scopes: list[str]
-    user_id: str | None
-    user: str | None
     secret_prefix: str | None
     has_jwks: bool
-    created_at: datetime
     secret_rotated_at: datetime | None
-    revoked_at: datetime | None
 
     @classmethod
     def of(cls, row: OAuthClientRecord, user_name: str | None) -> ClientView:
-        return cls(
-            row.id,
-            row.client_id,
-            row.name,
-            row.public,
-            row.token_endpoint_auth_method,
-            list(row.grants),
-            list(row.redirect_uris),
-            list(row.scopes),
-            row.user_id,
-            user_name,
-            row.secret_prefix,
-            row.jwks is not None,
-            row.created_at,
-            row.secret_rotated_at,
-            row.revoked_at,
-        )
+        return cls.from_row(row, user_name, has_jwks=row.jwks is not None)
 
     def as_json(self) -> dict[str, Any]:
         """The contract keys first (``client_id``, ``grants``, ``redirect_uris``, ``scopes``)."""
@@ -169,7 +151,7 @@ class ClientService:
         self.changes = changes if changes is not None else ChangeLog()
         self._digester = digester
         self._users = users
-        self._audit = audit
+        self._life = Lifecycle(db, audit)
         self.cache = cache or ClientCache(ttl=0)
         self._changed = on_changed
 
@@ -273,24 +255,13 @@ class ClientService:
         async with self._db.session() as s, s.begin():
             s.add(row)
         view = ClientView.of(row, owner.name if owner is not None else None)
-        await self._audit.emit(self._record("client.created", actor, view, client_ip))
+        await self._life.emit("client.created", actor, view, client_ip)
         return IssuedClient(view, secret)
 
     async def list_clients(self, actor: Identity, *, user: str | None = None) -> list[ClientView]:
         """Active clients the caller may see (a member: their own)."""
-        stmt = (
-            select(OAuthClientRecord, User.name)
-            .outerjoin(User, User.id == OAuthClientRecord.user_id)
-            .where(OAuthClientRecord.revoked_at.is_(None))
-            .order_by(OAuthClientRecord.created_at, OAuthClientRecord.id)
-        )
-        if user is not None:
-            owner = await self._owner(actor, user)
-            stmt = stmt.where(OAuthClientRecord.user_id == (owner.id if owner else None))
-        elif not is_admin(actor):
-            stmt = stmt.where(OAuthClientRecord.user_id == actor.principal_id)
-        async with self._db.session() as s:
-            rows = (await s.execute(stmt)).all()
+        stmt = owned(OAuthClientRecord, outer=True).where(OAuthClientRecord.revoked_at.is_(None))
+        rows = await self._life.listed(actor, user, OAuthClientRecord, stmt)
         return [ClientView.of(r, n) for r, n in rows]
 
     async def get(self, actor: Identity, client_id: str) -> ClientView:
@@ -316,16 +287,14 @@ class ClientService:
         check_grant(actor, list(row.scopes))
         secret = generate_key(CLIENT_SECRET_PREFIX)
         async with self._db.session() as s, s.begin():
-            fresh = await s.get(OAuthClientRecord, row.id)
-            if fresh is None or fresh.revoked_at is not None:
-                raise NotFound("no such client")
+            fresh = await _active(s, row.id)
             fresh.secret_digest = self.secret_digest(secret)
             fresh.secret_prefix = display_prefix(secret)
             fresh.secret_rotated_at = datetime.now(UTC)
             row = fresh
         self._drop(row.client_id)
         view = ClientView.of(row, user_name)
-        await self._audit.emit(self._record("client.secret_rotated", actor, view, client_ip))
+        await self._life.emit("client.secret_rotated", actor, view, client_ip)
         return IssuedClient(view, secret)
 
     async def delete(
@@ -334,16 +303,14 @@ class ClientService:
         """Delete a client: it can no longer authenticate (its id is never reused)."""
         row, user_name = await self._visible(actor, client_id)
         async with self._db.session() as s, s.begin():
-            fresh = await s.get(OAuthClientRecord, row.id)
-            if fresh is None or fresh.revoked_at is not None:
-                raise NotFound("no such client")
+            fresh = await _active(s, row.id)
             fresh.revoked_at = datetime.now(UTC)
             row = fresh
             change = self.changes.stage(s, "client", row.client_id)  # its tokens stop too
         self._drop(row.client_id)
         self.changes.committed(change)
         view = ClientView.of(row, user_name)
-        await self._audit.emit(self._record("client.deleted", actor, view, client_ip))
+        await self._life.emit("client.deleted", actor, view, client_ip)
         return view
 
     async def owned_by(self, user_id: str) -> list[str]:
@@ -370,31 +337,20 @@ class ClientService:
     ) -> tuple[OAuthClientRecord, str | None]:
         if not client_id or len(client_id) > _MAX_CLIENT_ID:
             raise NotFound("no such client")
-        async with self._db.session() as s:
-            found = (
-                await s.execute(
-                    select(OAuthClientRecord, User.name)
-                    .outerjoin(User, User.id == OAuthClientRecord.user_id)
-                    .where(
-                        OAuthClientRecord.client_id == client_id,
-                        OAuthClientRecord.revoked_at.is_(None),
-                    )
-                )
-            ).first()
-        # another user's client answers exactly like a missing one (OWASP API1)
-        if found is None or (not is_admin(actor) and found[0].user_id != actor.principal_id):
-            raise NotFound("no such client")
+        stmt = owned(OAuthClientRecord, outer=True).where(
+            OAuthClientRecord.client_id == client_id, OAuthClientRecord.revoked_at.is_(None)
+        )
+        found = await self._life.visible(actor, stmt, "no such client")
         return found[0], found[1]
 
-    @staticmethod
-    def _record(
-        event: str, actor: Identity, view: ClientView, client_ip: str | None
-    ) -> AuditRecord:
-        return AuditRecord.credential_change(
-            event,
-            actor,
-            user_id=view.user_id,
-            credential_id=view.id,
-            client_ip=client_ip,
-            detail={"client_id": view.client_id, "name": view.name, "grants": view.grants},
-        )
+
+async def _active(s: AsyncSession, id: str) -> OAuthClientRecord:
+    """The client row ``id``, read again in ``s``, unless it was deleted meanwhile.
+
+    Raises:
+        NotFound: deleted (or gone) since it was looked up.
+    """
+    fresh = await s.get(OAuthClientRecord, id)
+    if fresh is None or fresh.revoked_at is not None:
+        raise NotFound("no such client")
+    return fresh

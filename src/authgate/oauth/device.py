@@ -64,7 +64,7 @@ from authgate.oauth.errors import (
     InvalidTokenScope,
     SlowDown,
 )
-from authgate.oauth.grants import check_grant_allowed
+from authgate.oauth.grant_rules import check_grant_allowed
 from authgate.oauth.records import ClientRecord
 from authgate.oauth.registration import DEVICE_CODE_GRANT
 from authgate.store.db import Database

@@ -21,7 +21,7 @@ from authgate.accounts.resolver import StoreResolver
 from authgate.crypto.digest import Digester
 from authgate.crypto.keys import generate_key, is_well_formed
 from authgate.mfa.service import MfaService
-from authgate.mfa.throttle import TotpThrottle
+from authgate.mfa.throttle import LoginThrottle
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_authz import LoginSessionRecord
@@ -180,7 +180,7 @@ class PasswordLogin:
         throttle: counts failures per account and per IP.
     """
 
-    def __init__(self, resolver: StoreResolver, mfa: MfaService, throttle: TotpThrottle) -> None:
+    def __init__(self, resolver: StoreResolver, mfa: MfaService, throttle: LoginThrottle) -> None:
         self._resolver = resolver
         self._mfa = mfa
         self.throttle = throttle

@@ -1,26 +1,28 @@
 """Authorization server metadata (RFC 8414 §2) and OpenID Connect discovery (OIDC
 Discovery 1.0 §3), built from what the server really supports.
 
-Only implemented grants are advertised; never ``password`` or ``implicit`` (RFC 9700
-§2.4, §2.1.2): the only response type is ``code``, in the query. PKCE is S256 only
-(RFC 9700 §2.1.1). RFC 9207 §3: ``authorization_response_iss_parameter_supported``.
+Only the grants the token endpoint's registry serves are advertised; never ``password``
+or ``implicit`` (RFC 9700 §2.4, §2.1.2): the only response type is ``code``, in the
+query. PKCE is S256 only (RFC 9700 §2.1.1). RFC 9207 §3:
+``authorization_response_iss_parameter_supported``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.client_auth import ASSERTION_ALGORITHMS
-from authgate.oauth.grants import IMPLEMENTED_GRANTS
 from authgate.oauth.registration import AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
 from authgate.tokens.id_tokens import DEFAULT_ID_TOKEN_ALGORITHM
 
 __all__ = ["authorization_server_metadata", "openid_configuration"]
 
 
-def authorization_server_metadata(issuer: str) -> dict[str, Any]:
-    """The RFC 8414 document for ``issuer`` (no trailing slash)."""
+def authorization_server_metadata(issuer: str, *, grant_types: Sequence[str]) -> dict[str, Any]:
+    """The RFC 8414 document for ``issuer`` (no trailing slash) whose token endpoint
+    serves ``grant_types`` (its grant registry's)."""
     base = issuer.rstrip("/")
     return {
         "issuer": issuer,
@@ -30,7 +32,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "jwks_uri": f"{base}/.well-known/jwks.json",
         "revocation_endpoint": f"{base}/oauth/revoke",
         "introspection_endpoint": f"{base}/oauth/introspect",
-        "grant_types_supported": list(IMPLEMENTED_GRANTS),
+        "grant_types_supported": list(grant_types),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
@@ -42,9 +44,11 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
     }
 
 
-def openid_configuration(issuer: str, *, signing_algorithms: tuple[str, ...]) -> dict[str, Any]:
+def openid_configuration(
+    issuer: str, *, signing_algorithms: tuple[str, ...], grant_types: Sequence[str]
+) -> dict[str, Any]:
     """The OIDC discovery document: RFC 8414's fields plus the OIDC-specific ones."""
-    out = authorization_server_metadata(issuer)
+    out = authorization_server_metadata(issuer, grant_types=grant_types)
     base = issuer.rstrip("/")
     out.update(
         userinfo_endpoint=f"{base}/oauth/userinfo",

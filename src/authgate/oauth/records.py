@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from authgate.kv.ttl_cache import TtlCache
 from authgate.store.models_oauth import OAuthClientRecord
 
 __all__ = ["ClientCache", "ClientRecord"]
@@ -66,7 +67,8 @@ class ClientCache:
 
     Args:
         ttl: seconds an entry is trusted; 0 disables the cache.
-        max_entries: beyond this the cache is cleared (simple and bounded).
+        max_entries: the bound; beyond it the oldest entry goes
+            (:class:`~authgate.kv.ttl_cache.TtlCache`).
         clock: monotonic seconds.
     """
 
@@ -77,29 +79,18 @@ class ClientCache:
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._entries: dict[str, tuple[ClientRecord, float]] = {}
+        self._entries: TtlCache[str, ClientRecord] = TtlCache(ttl, max_entries, clock)
+        self.get = self._entries.get
 
-    def get(self, client_id: str) -> ClientRecord | None:
-        hit = self._entries.get(client_id)
-        if hit is None:
-            return None
-        if hit[1] <= self._clock():
-            self._entries.pop(client_id, None)
-            return None
-        return hit[0]
+    @property
+    def ttl(self) -> float:
+        return self._entries.ttl
 
     def put(self, record: ClientRecord) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self._entries) >= self._max:
-            self._entries.clear()
-        self._entries[record.client_id] = (record, self._clock() + self.ttl)
+        self._entries.put(record.client_id, record)
 
     def invalidate(self, client_id: str) -> None:
-        self._entries.pop(client_id, None)
+        self._entries.pop(client_id)
 
     def clear(self) -> None:
         self._entries.clear()

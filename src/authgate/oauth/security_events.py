@@ -7,19 +7,23 @@
   never the secret or the assertion.
 - A refresh token presented again after use, which revokes its whole family (RFC 9700
   §4.14.2): at ``/oauth/token`` and at ``POST /auth/refresh``.
+- A grant's own events: user-delegated tokens issued (``oauth.token_issued``), an
+  authorization code redeemed twice (``oauth.code_replayed``, RFC 6749 §4.1.2).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from authgate.audit.events import AuditRecord
 from authgate.errors import AuthError, InvalidCredentials
 from authgate.oauth.client_auth import PresentedClient
 from authgate.oauth.clients import ClientRecord
+from authgate.store.models import User
 from authgate.store.models_tokens import RefreshTokenRecord
 
-__all__ = ["client_auth_failure", "is_family_revocation", "refresh_reuse"]
+__all__ = ["client_auth_failure", "grant_event", "is_family_revocation", "refresh_reuse"]
 
 
 def client_auth_failure(
@@ -69,4 +73,19 @@ def refresh_reuse(
         credential_id=row.credential_id,
         reason=exc.reason,
         client_ip=client_ip,
+    )
+
+
+def grant_event(
+    event: str, client: ClientRecord, user: User | None, *, outcome: str = "success", **detail: Any
+) -> AuditRecord:
+    """``event`` of a grant to ``client`` (acting for ``user``, if any)."""
+    return AuditRecord(
+        event,
+        outcome=outcome,
+        actor_id=user.id if user is not None else None,
+        actor=user.name if user is not None else None,
+        credential_id=client.client_id,
+        scheme="oauth2",
+        detail={"client_id": client.client_id, **detail},
     )

@@ -1,15 +1,17 @@
 """The OAuth 2.0 endpoints' logic over the stores: token, introspection, revocation.
 
-RFC 6749 §4.4 (client credentials), §6 (refresh), §5.1 (token response), §5.2 (errors);
-RFC 7662 §2 (introspection: confidential clients only, ``active`` false for anything
-unknown, expired, revoked or not ours); RFC 7009 §2 (revocation: a refresh token revokes
-its family, an access token goes on the ``jti`` deny-list, unknown or foreign tokens get
-the same 200); RFC 7523 §3 (assertion ``jti`` single use); RFC 9700 §4.14.2 (refresh
-rotation and family reuse detection, delegated to
-:class:`~authgate.tokens.refresh.RefreshTokenService`).
+``/oauth/token`` selects the grant handler of ``grant_type`` in its registry
+(:mod:`.grants`: RFC 6749 §4.1 authorization code, §4.4 client credentials, §6 refresh,
+RFC 8628 §3.4 device code), authenticates the client (RFC 6749 §2.3, RFC 7523 §3 with
+single-use assertion ``jti``), checks the client is registered for the grant, and hands
+the request over; an unknown, ``password`` or ``implicit`` grant is
+``unsupported_grant_type`` (RFC 6749 §5.2, RFC 9700 §2.4). RFC 7662 §2 (introspection:
+confidential clients only, ``active`` false for anything unknown, expired, revoked or
+not ours); RFC 7009 §2 (revocation: a refresh token revokes its family, an access token
+goes on the ``jti`` deny-list, unknown or foreign tokens get the same 200).
 
-The decisions are sans-I/O (:mod:`.client_auth`, :mod:`.grants`, :mod:`.form`); this
-module only looks things up (the cached client record, the refresh-token row, the
+The decisions are sans-I/O (:mod:`.client_auth`, :mod:`.grant_rules`, :mod:`.form`);
+this module only looks things up (the cached client record, the refresh-token row, the
 deny-list) and calls them. The HTTP adapter is :mod:`authgate.server.routes_oauth`.
 """
 
@@ -29,34 +31,31 @@ from authgate.errors import (
     InsufficientScope,
     InvalidCredentials,
     InvalidRequest,
-    InvalidScope,
     PayloadTooLarge,
 )
 from authgate.http.client_certs import ClientCertificates
 from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
-from authgate.oauth.authorize import OIDC_SCOPES
 from authgate.oauth.client_auth import PresentedClient, extract_client, verify_client
 from authgate.oauth.clients import ClientRecord, ClientService
 from authgate.oauth.codes import AuthorizationCodes
 from authgate.oauth.consents import Consents
 from authgate.oauth.device import DeviceService
-from authgate.oauth.errors import InvalidGrant, InvalidTokenScope, invalid_client
-from authgate.oauth.grants import check_grant_allowed, parse_scope, resolve_scopes, select_grant
-from authgate.oauth.registration import DEVICE_CODE_GRANT
+from authgate.oauth.errors import invalid_client
+from authgate.oauth.grant_rules import check_grant_allowed, required
+from authgate.oauth.grants.base import TokenRequest
+from authgate.oauth.grants.registry import GrantRegistry, default_grants
 from authgate.oauth.security_events import (
     client_auth_failure,
-    is_family_revocation,
     refresh_reuse,
 )
 from authgate.replay import ReplayCache
 from authgate.store.db import Database
 from authgate.store.models import User
 from authgate.store.models_tokens import RefreshTokenRecord
-from authgate.tokens.access import IssuedAccessToken
 from authgate.tokens.claims import invalid_token
 from authgate.tokens.id_tokens import IdTokenIssuer
-from authgate.tokens.refresh import REFRESH_TOKEN_PREFIX, RefreshGrant
+from authgate.tokens.refresh import REFRESH_TOKEN_PREFIX
 from authgate.tokens.services import TokenServices
 
 __all__ = ["INACTIVE", "OAuthServer"]
@@ -78,6 +77,8 @@ class OAuthServer:
         certificates: reads client certificates (certificate-bound tokens, RFC 8705).
         audit: records user-delegated token grants and authorization-code replays.
         clock: seconds since the epoch.
+        grants: the grant handlers ``/oauth/token`` dispatches to by ``grant_type``
+            (default: :func:`~authgate.oauth.grants.default_grants`).
     """
 
     def __init__(
@@ -91,8 +92,10 @@ class OAuthServer:
         certificates: ClientCertificates | None = None,
         audit: AuditSink | None = None,
         clock: Callable[[], float] = time.time,
+        grants: GrantRegistry | None = None,
     ) -> None:
         self.clients = clients
+        self.grants = default_grants() if grants is None else grants
         self._audit = audit
         self.certificates = certificates or ClientCertificates(TrustedProxies(()))
         self.tokens = tokens
@@ -167,10 +170,9 @@ class OAuthServer:
             if confidential and record.public:
                 raise invalid_client("public client at a confidential endpoint", basic=False)
         except AuthError as exc:
-            if self._audit is not None:
-                await self._audit.emit(
-                    client_auth_failure(exc, presented, record, path=path, client_ip=client_ip)
-                )
+            await self.record(
+                client_auth_failure(exc, presented, record, path=path, client_ip=client_ip)
+            )
             raise
         return record
 
@@ -197,186 +199,12 @@ class OAuthServer:
         Raises:
             AuthError: an RFC 6749 §5.2 error (see :mod:`authgate.oauth.errors`).
         """
-        grant = select_grant(form.get("grant_type"))
+        handler = self.grants.select(form.get("grant_type"))
         client = await self.authenticate(
             authorization, form, confidential=False, client_ip=client_ip
         )
-        check_grant_allowed(client, grant)
-        if grant == "authorization_code":
-            return await self._authorization_code(client, form, x5t_s256)
-        if grant == DEVICE_CODE_GRANT:
-            return await self._device_code(client, form, x5t_s256)
-        requested = parse_scope(form.get("scope"))
-        if grant == "client_credentials":
-            return self._client_credentials(client, requested, x5t_s256)
-        return await self._refresh(client, form, requested, x5t_s256, client_ip)
-
-    async def _authorization_code(
-        self, client: ClientRecord, form: Mapping[str, str], x5t_s256: str | None
-    ) -> dict[str, Any]:
-        code = form.get("code")
-        if code is None:
-            raise InvalidRequest("code is required.")
-        if "scope" in form:
-            raise InvalidRequest("scope is not a parameter of the authorization code grant.")
-        try:
-            grant = await self.codes.redeem(
-                code,
-                client_id=client.client_id,
-                redirect_uri=form.get("redirect_uri"),
-                code_verifier=form.get("code_verifier"),
-            )
-        except InvalidGrant as exc:
-            if "used twice" in exc.reason:
-                await self._record(
-                    "oauth.code_replayed", client, None, outcome="failure", reason=exc.reason
-                )
-            raise
-        return await self.user_tokens(
-            client,
-            grant.user_id,
-            grant.scopes,
-            auth_time=grant.auth_time,
-            amr=grant.amr,
-            nonce=grant.nonce,
-            code_id=grant.code_id,
-            x5t_s256=x5t_s256,
-        )
-
-    async def _device_code(
-        self, client: ClientRecord, form: Mapping[str, str], x5t_s256: str | None
-    ) -> dict[str, Any]:
-        code = form.get("device_code")
-        if code is None:
-            raise InvalidRequest("device_code is required.")
-        grant = await self.device.redeem(code, client.client_id)
-        return await self.user_tokens(
-            client, grant.user_id, grant.scopes, auth_time=grant.auth_time, x5t_s256=x5t_s256
-        )
-
-    async def user_tokens(
-        self,
-        client: ClientRecord,
-        user_id: str,
-        scopes: tuple[str, ...],
-        *,
-        auth_time: float,
-        amr: tuple[str, ...] = (),
-        nonce: str | None = None,
-        code_id: str | None = None,
-        x5t_s256: str | None = None,
-    ) -> dict[str, Any]:
-        """The token response of a user-delegated grant (authorization code, device).
-
-        The access token carries the granted scopes only — never the user's roles: a
-        client acts with what the user consented to (least privilege). A refresh family
-        is always started (it records the access token, so disabling the user or
-        replaying the code revokes it); the refresh token is handed out only to clients
-        registered for ``refresh_token``. An ID token is added with the ``openid`` scope.
-
-        Raises:
-            InvalidGrant: the user is gone or disabled, or the code was replayed meanwhile.
-        """
-        async with self._db.session() as s:
-            user = await s.get(User, user_id)
-        if user is None or user.disabled:
-            raise InvalidGrant(reason="user gone or disabled")
-        granted = _delegable(scopes, client, user)
-        access = self.tokens.access.issue(
-            subject=user.id,
-            client_id=client.client_id,
-            scopes=granted,
-            username=user.name,
-            auth_time=auth_time,
-            x5t_s256=x5t_s256,
-        )
-        refresh = await self.tokens.refresh.issue(
-            user_id=user.id,
-            client_id=client.client_id,
-            scopes=granted,
-            auth_time=auth_time,
-            access=access,
-        )
-        if code_id is not None and not await self.codes.attach_family(code_id, refresh.family_id):
-            await self.tokens.refresh.revoke_family(refresh.family_id)
-            raise InvalidGrant(reason="code: replayed during redemption")
-        await self._record(
-            "oauth.token_issued",
-            client,
-            user,
-            grant="authorization_code" if code_id is not None else DEVICE_CODE_GRANT,
-            scopes=list(granted),
-        )
-        body = _token_response(access, granted)
-        if "refresh_token" in client.grants:
-            body["refresh_token"] = refresh.token
-        if "openid" in granted:
-            body["id_token"] = self.id_tokens.issue(
-                subject=user.id,
-                client_id=client.client_id,
-                auth_time=auth_time,
-                nonce=nonce,
-                access_token=access.token,
-                amr=amr,
-                username=user.name if "profile" in granted else None,
-            )
-        return body
-
-    def _client_credentials(
-        self, client: ClientRecord, requested: tuple[str, ...] | None, x5t_s256: str | None
-    ) -> dict[str, Any]:
-        scopes = resolve_scopes(requested, client.scopes)
-        access = self.tokens.access.issue(
-            subject=client.client_id, client_id=client.client_id, scopes=scopes, x5t_s256=x5t_s256
-        )
-        # RFC 6749 §4.4.3: no refresh token for the client credentials grant.
-        return _token_response(access, scopes)
-
-    async def _refresh(
-        self,
-        client: ClientRecord,
-        form: Mapping[str, str],
-        requested: tuple[str, ...] | None,
-        x5t_s256: str | None,
-        client_ip: str | None,
-    ) -> dict[str, Any]:
-        token = form.get("refresh_token")
-        if token is None:
-            raise InvalidRequest("refresh_token is required.")
-
-        scopes: tuple[str, ...] = ()
-
-        async def mint(grant: RefreshGrant) -> IssuedAccessToken:
-            nonlocal scopes
-            async with self._db.session() as s:
-                user = await s.get(User, grant.user_id)
-            if user is None or user.disabled:
-                raise InvalidGrant(reason="refresh: user gone or disabled")
-            # The client's registration and the user's current scopes are the ceiling
-            # too: scopes either lost since are dropped.
-            scopes = _delegable(grant.scopes, client, user)
-            return self.tokens.access.issue(
-                subject=user.id,
-                client_id=client.client_id,
-                scopes=scopes,
-                username=user.name,
-                auth_time=grant.auth_time,
-                x5t_s256=x5t_s256,
-            )
-
-        try:
-            _, refresh, access = await self.tokens.refresh.rotate(
-                token, mint, client_id=client.client_id, scopes=requested
-            )
-        except InvalidCredentials as exc:
-            if is_family_revocation(exc):
-                await self.audit_refresh_reuse(token, exc, "/oauth/token", client_ip)
-            raise InvalidGrant(reason=exc.reason) from None
-        except InvalidScope as exc:
-            raise InvalidTokenScope(reason=exc.description) from None
-        body = _token_response(access, scopes)
-        body["refresh_token"] = refresh.token
-        return body
+        check_grant_allowed(client, handler.grant_type)
+        return await handler.token(self, TokenRequest(client, form, x5t_s256, client_ip))
 
     # -- /oauth/introspect --------------------------------------------------------------
 
@@ -392,7 +220,7 @@ class OAuthServer:
         await self.authenticate(
             authorization, form, confidential=True, client_ip=client_ip, path="/oauth/introspect"
         )
-        token = _required_token(form)
+        token = required(form, "token")
         if token.startswith(REFRESH_TOKEN_PREFIX):
             return await self._introspect_refresh(token)
         claims = await self._access_claims(token)
@@ -465,31 +293,18 @@ class OAuthServer:
         """Record that ``token`` came back after use and its family was revoked (the
         endpoints that rotate refresh tokens call it when :func:`is_family_revocation`)."""
         row = await self._refresh_row(token) if self._audit is not None else None
-        if self._audit is not None and row is not None:
-            await self._audit.emit(refresh_reuse(row, exc, path=path, client_ip=client_ip))
+        if row is not None:
+            await self.record(refresh_reuse(row, exc, path=path, client_ip=client_ip))
 
-    async def _record(
-        self,
-        event: str,
-        client: ClientRecord,
-        user: User | None,
-        *,
-        outcome: str = "success",
-        **detail: Any,
-    ) -> None:
-        if self._audit is None:
-            return
-        await self._audit.emit(
-            AuditRecord(
-                event,
-                outcome=outcome,
-                actor_id=user.id if user is not None else None,
-                actor=user.name if user is not None else None,
-                credential_id=client.client_id,
-                scheme="oauth2",
-                detail={"client_id": client.client_id, **detail},
-            )
-        )
+    async def load_user(self, user_id: str) -> User | None:
+        """The user row, or None when gone."""
+        async with self._db.session() as s:
+            return await s.get(User, user_id)
+
+    async def record(self, event: AuditRecord) -> None:
+        """Emit ``event`` to the audit sink, if there is one."""
+        if self._audit is not None:
+            await self._audit.emit(event)
 
     async def purge_expired(self) -> int:
         """Delete expired authorization and device codes (the runtime calls it hourly)."""
@@ -514,8 +329,7 @@ class OAuthServer:
             raise InsufficientScope(
                 challenges=['Bearer realm="authgate", error="insufficient_scope", scope="openid"']
             )
-        async with self._db.session() as s:
-            user = await s.get(User, identity.principal_id)
+        user = await self.load_user(identity.principal_id)
         if user is None or user.disabled:
             raise invalid_token("userinfo: user gone or disabled")
         out: dict[str, Any] = {"sub": user.id}
@@ -540,7 +354,7 @@ class OAuthServer:
         client = await self.authenticate(
             authorization, form, confidential=False, client_ip=client_ip, path="/oauth/revoke"
         )
-        token = _required_token(form)
+        token = required(form, "token")
         if token.startswith(REFRESH_TOKEN_PREFIX):
             row = await self._refresh_row(token)
             if row is not None and row.client_id == client.client_id:
@@ -549,33 +363,3 @@ class OAuthServer:
         claims = await self._access_claims(token)
         if claims is not None and claims.get("client_id") == client.client_id:
             await self.tokens.revocation.revoke(str(claims["jti"]), float(claims["exp"]))
-
-
-def _delegable(scopes: tuple[str, ...], client: ClientRecord, user: User) -> tuple[str, ...]:
-    """The part of ``scopes`` a client may hold for ``user`` now.
-
-    The client's registered scopes (plus the OIDC ones) bound it; a member delegates only
-    scopes the member holds (none when the member holds none), as a member's API keys
-    never carry more than the member (:func:`authgate.accounts.resolver`); an admin's
-    authority covers any scope.
-    """
-    allowed = set(client.scopes).union(OIDC_SCOPES)
-    if user.role != "admin":
-        allowed &= set(user.scopes).union(OIDC_SCOPES)
-    return tuple(sc for sc in scopes if sc in allowed)
-
-
-def _required_token(form: Mapping[str, str]) -> str:
-    token = form.get("token")
-    if token is None:
-        raise InvalidRequest("token is required.")
-    return token
-
-
-def _token_response(access: IssuedAccessToken, scopes: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "access_token": access.token,
-        "token_type": "Bearer",
-        "expires_in": access.expires_in,
-        "scope": " ".join(scopes),
-    }

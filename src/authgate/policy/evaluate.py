@@ -43,7 +43,7 @@ class Decision:
             path was refused before matching).
         reason: a human explanation of the decision (internal: logs and test reports).
         path: the normalised path the decision was made on, or None when it was refused.
-        rate_limit: the deciding route's rate limit, for the rate-limit layer.
+        rate_limits: the deciding route's rate limits, for the rate-limit layer.
     """
 
     allowed: bool
@@ -52,7 +52,7 @@ class Decision:
     route: str | None
     reason: str
     path: str | None = None
-    rate_limit: RateLimit | None = None
+    rate_limits: tuple[RateLimit, ...] = ()
 
 
 def is_anonymous(identity: Identity | None) -> bool:
@@ -118,7 +118,7 @@ def _deny(
     challenges: tuple[str, ...] = (),
 ) -> Decision:
     label = route.label if route is not None else None
-    rate = route.rate_limit if route is not None else None
+    rate = route.limits if route is not None else ()
     error = error_type(reason=reason, challenges=challenges)
     return Decision(False, error.status, error, label, reason, path, rate)
 
@@ -133,7 +133,7 @@ def _check_route(
         )
     if route.anonymous:
         return Decision(
-            True, 200, None, label, "route allows anonymous callers", path, route.rate_limit
+            True, 200, None, label, "route allows anonymous callers", path, route.limits
         )
     if anonymous or identity is None:
         return _deny(Unauthorized, route, path, "route requires credentials; none were sent")
@@ -172,7 +172,7 @@ def _check_route(
             f"none of the roles {', '.join(route.roles)}; caller has "
             f"{', '.join(identity.roles) or 'no roles'}",
         )
-    return Decision(True, 200, None, label, "all requirements met", path, route.rate_limit)
+    return Decision(True, 200, None, label, "all requirements met", path, route.limits)
 
 
 def _scope_challenge(identity: Identity, route: Route) -> tuple[str, ...]:

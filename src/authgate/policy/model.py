@@ -55,7 +55,7 @@ class _Model(BaseModel):
 
 
 class RateLimit(_Model):
-    """A rate limit attached to a route; validated and stored, enforced by the rate-limit layer."""
+    """A rate limit attached to a route, enforced by the rate-limit layer (GCRA)."""
 
     rate: str
     """Requests per period: ``100/m``, ``10/s``, ``1000/15m`` (units s, m, h, d)."""
@@ -108,7 +108,16 @@ class Route(_Model):
     ip_allow: tuple[Annotated[Network, BeforeValidator(_network)], ...] | None = None
     """CIDR networks the trusted client IP must be in (anyone else gets 403); None: any IP."""
     rate_limit: RateLimit | None = None
-    """Rate limit for this route (stored for the rate-limit layer; not enforced by policy)."""
+    """Rate limit of this route (enforced by the rate-limit layer, :mod:`authgate.ratelimit`,
+    not by the policy)."""
+    rate_limits: tuple[RateLimit, ...] = ()
+    """Several rate limits that all apply (e.g. per credential and per IP); not together
+    with ``rate_limit``."""
+
+    @property
+    def limits(self) -> tuple[RateLimit, ...]:
+        """Every rate limit of this route."""
+        return (self.rate_limit, *self.rate_limits) if self.rate_limit else self.rate_limits
 
     @_field_validator("methods", mode="before")
     @classmethod
@@ -177,6 +186,12 @@ class Route(_Model):
                 "an anonymous route cannot require schemes, scopes or roles: "
                 "anyone may call it, so they would never be checked"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_rate_limits(self) -> Route:
+        if self.rate_limit is not None and self.rate_limits:
+            raise ValueError("give rate_limit (one) or rate_limits (several), not both")
         return self
 
     @property

@@ -26,7 +26,7 @@ from authgate.crypto.keys import KEY_PAIR_KEY_PREFIX
 from authgate.errors import InvalidCredentials, SecondFactorRequired
 from authgate.http.request import RequestView
 from authgate.identity import Identity
-from authgate.mfa.throttle import TotpThrottle
+from authgate.mfa.throttle import LoginThrottle
 
 __all__ = ["BasicAuthenticator", "parse_basic"]
 
@@ -61,7 +61,7 @@ class BasicAuthenticator:
         f'error_description="{SecondFactorRequired.default_description}"'
     )
 
-    def __init__(self, resolver: CredentialResolver, throttle: TotpThrottle | None = None) -> None:
+    def __init__(self, resolver: CredentialResolver, throttle: LoginThrottle | None = None) -> None:
         self._resolver = resolver
         self._throttle = throttle
 

@@ -16,11 +16,17 @@ from collections.abc import Callable
 
 from authgate.crypto.digest import Digester
 from authgate.identity import Identity
+from authgate.kv.ttl_cache import TtlCache
 
 __all__ = ["VerifiedIdentityCache"]
 
 
 class VerifiedIdentityCache:
+    """Header digest → the identity it verified as (a :class:`~authgate.kv.ttl_cache.TtlCache`).
+
+    Its :meth:`get` is the TTL cache's own (no extra call on the hot path).
+    """
+
     def __init__(
         self,
         digester: Digester,
@@ -30,10 +36,8 @@ class VerifiedIdentityCache:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._digester = digester
-        self._ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._entries: dict[str, tuple[Identity, float]] = {}
+        self._entries: TtlCache[str, Identity] = TtlCache(ttl, max_entries, clock)
+        self.get = self._entries.get
         # bumped by every clear(): a verification that started before an invalidation
         # must not store its (possibly stale) result after it
         self.epoch = 0
@@ -42,25 +46,10 @@ class VerifiedIdentityCache:
         """HMAC of the header's name and value (bytes as received, never decoded)."""
         return self._digester.digest_bytes(value, purpose=b"hdr:" + header)
 
-    def get(self, key: str) -> Identity | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[1] <= self._clock():
-            self._entries.pop(key, None)
-            return None
-        return entry[0]
-
     def put(self, key: str, identity: Identity, *, epoch: int) -> None:
         """Store ``identity`` unless the cache was cleared since ``epoch`` was read."""
-        if self._ttl <= 0 or self._max <= 0 or epoch != self.epoch:
-            return
-        deadline = self._clock() + self._ttl
-        if identity.expires_at is not None:
-            deadline = min(deadline, identity.expires_at)
-        if len(self._entries) >= self._max:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[key] = (identity, deadline)
+        if epoch == self.epoch:
+            self._entries.put(key, identity, until=identity.expires_at)
 
     def clear(self) -> None:
         self.epoch += 1

@@ -8,7 +8,9 @@ themselves (exactly ``/oauth/token``, ``/oauth/introspect``, ``/oauth/revoke``,
 ``POST`` to the first three itself and passes the rest to the body-size limit and
 FastAPI. The fast paths answer in plain ASGI because they are the hot endpoints (health
 checks, credential checks, machine-to-machine token traffic); their FastAPI twins exist
-for the OpenAPI document and answer identically.
+for the OpenAPI document and answer identically. ``/verify`` and the paths below it go
+to :class:`ForwardAuth`, which judges the original request a trusted proxy describes with
+the same middleware and policy.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from authgate.identity import Identity
 from authgate.policy import PolicyMiddleware, load_policy
 from authgate.runtime import Runtime
 from authgate.server.api import create_api
+from authgate.server.forward_auth import VERIFY_PATH, ForwardAuth, is_verify_path
 from authgate.server.oauth_asgi import (
     OAuthEndpoints,
     client_authenticating_path,
@@ -51,6 +54,9 @@ _JSON_HEADERS = (
 )
 _HEALTH_BODY = b'{"status":"ok"}'
 _MAX_API_BODY = 64 * 1024
+# the prefixes of the endpoints that do not meet the scheme chain first: the OAuth
+# endpoints that authenticate clients, forward auth
+_OTHER_FRONTS = ("/oauth/", VERIFY_PATH)
 
 
 class AuthgateServer:
@@ -66,6 +72,7 @@ class AuthgateServer:
         self.api = create_api(api_key_header=settings.api_key_header)
         self._auth: AuthMiddleware | None = None
         self._oauth: OAuthEndpoints | None = None
+        self._verify: ForwardAuth | None = None
         self._owns_runtime = runtime is None
         self._bodies: dict[int, tuple[Identity, bytes]] = {}
         if runtime is not None:
@@ -83,13 +90,31 @@ class AuthgateServer:
             after = PolicyMiddleware(
                 after, policy, challenges=runtime.chain.challenges, audit=runtime.audit
             )
-        self._auth = AuthMiddleware(
-            after,
-            runtime.chain,
-            audit=runtime.audit,
-            trusted_proxies=TrustedProxies(self.settings.trusted_proxies),
-            max_credential_length=self.settings.max_credential_length,
-            verified=runtime.verified,
+        proxies = TrustedProxies(self.settings.trusted_proxies)
+
+        def authenticate(app: ASGIApp) -> AuthMiddleware:
+            return AuthMiddleware(
+                app,
+                runtime.chain,
+                audit=runtime.audit,
+                trusted_proxies=proxies,
+                max_credential_length=self.settings.max_credential_length,
+                verified=runtime.verified,
+            )
+
+        self._auth = authenticate(after)
+
+        def forward(answer: ASGIApp) -> ASGIApp:
+            if policy is None:
+                return authenticate(answer)
+            return authenticate(
+                PolicyMiddleware(
+                    answer, policy, challenges=runtime.chain.challenges, audit=runtime.audit
+                )
+            )
+
+        self._verify = ForwardAuth(
+            forward, unauthorized=runtime.chain.unauthorized, proxies=proxies, audit=runtime.audit
         )
         self._oauth = OAuthEndpoints(
             runtime,
@@ -119,10 +144,13 @@ class AuthgateServer:
             if self._auth is None or self._oauth is None:
                 await send_response(send, 503, _JSON_HEADERS, b'{"error":"starting"}')
                 return
-            # every other request (the hot path) is decided by the first test
-            if path.startswith("/oauth/") and client_authenticating_path(scope) is not None:
-                await self._oauth(scope, receive, send)
-                return
+            if path.startswith(_OTHER_FRONTS):  # every other request (the hot path) stops here
+                if client_authenticating_path(scope) is not None:
+                    await self._oauth(scope, receive, send)
+                    return
+                if self._verify is not None and is_verify_path(path):
+                    await self._verify(scope, receive, send)
+                    return
             await self._auth(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)

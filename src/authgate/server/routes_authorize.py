@@ -108,6 +108,38 @@ class Browser:
             )
         )
 
+    async def posted_form(self, request: Request) -> dict[str, str] | None:
+        """The POSTed form when it parses and carries this browser's CSRF token, else None."""
+        form = await read_form(request)
+        if form is None or not self.sealer.check_csrf(
+            request.cookies.get(self.cookies.browser), form.get("csrf")
+        ):
+            return None
+        return form
+
+    def consent(
+        self,
+        *,
+        action: str,
+        client: ClientRecord,
+        scopes: tuple[str, ...],
+        session: LoginSession,
+        pending: dict[str, Any],
+        ttl: float,
+    ) -> Response:
+        """The consent page for ``client``; ``pending`` comes back sealed to this session."""
+        sealed = self.sealer.seal(pending, binding=session.id, ttl=ttl)
+        return self.html(
+            consent_page(
+                action=action,
+                client_name=client.name,
+                client_id=client.client_id,
+                scopes=scopes,
+                username=session.username,
+                hidden={"authorization": sealed},
+            )
+        )
+
     def html(self, body: str, status: int = 200) -> Response:
         return self._with_cookies(
             HTMLResponse(body, status_code=status, headers=page_headers(secure=self.cookies.secure))
@@ -237,16 +269,13 @@ async def _proceed(
                 req.state,
             )
             return browser.redirect(_error_location(rt, needed), status)
-        sealed = browser.sealer.seal(req.as_params(), binding=session.id, ttl=_PENDING_TTL)
-        return browser.html(
-            consent_page(
-                action=CONSENT_PATH,
-                client_name=client.name,
-                client_id=client.client_id,
-                scopes=req.scopes,
-                username=session.username,
-                hidden={"authorization": sealed},
-            )
+        return browser.consent(
+            action=CONSENT_PATH,
+            client=client,
+            scopes=req.scopes,
+            session=session,
+            pending=req.as_params(),
+            ttl=_PENDING_TTL,
         )
     return await _issue_code(browser, req, session, ip, status=status)
 
@@ -307,10 +336,8 @@ def _return_to(value: str | None) -> str | None:
 @router.post(LOGIN_PATH, summary="Sign in (password, then TOTP when enrolled)")
 async def login(request: Request, rt: Rt, ip: ClientIP) -> Response:
     browser = Browser(rt, request)
-    form = await read_form(request)
-    if form is None or not browser.sealer.check_csrf(
-        request.cookies.get(browser.cookies.browser), form.get("csrf")
-    ):
+    form = await browser.posted_form(request)
+    if form is None:
         return browser.html(
             error_page("The form expired. Go back to the application and start again."), 400
         )
@@ -394,10 +421,8 @@ async def consent(request: Request, rt: Rt, ip: ClientIP) -> Response:
 @router.post(LOGOUT_PATH, summary="Sign out of the authorization server")
 async def logout(request: Request, rt: Rt, ip: ClientIP) -> Response:
     browser = Browser(rt, request)
-    form = await read_form(request)
-    if form is None or not browser.sealer.check_csrf(
-        request.cookies.get(browser.cookies.browser), form.get("csrf")
-    ):
+    form = await browser.posted_form(request)
+    if form is None:
         return browser.html(error_page("The form expired."), 400)
     session = await browser.session()
     await rt.login_sessions.revoke(browser.session_token)

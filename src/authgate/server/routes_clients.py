@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from authgate.server.credential_routes import OwnerFilter, listing, shown_once
 from authgate.server.deps import Caller, ClientIP, Rt
 
 __all__ = ["ClientCreate", "router"]
@@ -48,28 +49,14 @@ class ClientCreate(BaseModel):
 async def create_client(
     body: ClientCreate, rt: Rt, actor: Caller, ip: ClientIP, response: Response
 ) -> dict[str, Any]:
-    issued = await rt.oauth.clients.create(
-        actor,
-        body.name,
-        grants=body.grants,
-        redirect_uris=body.redirect_uris,
-        scopes=body.scopes,
-        public=body.public,
-        token_endpoint_auth_method=body.token_endpoint_auth_method,
-        jwks=body.jwks,
-        user=body.user,
-        client_ip=ip,
-    )
-    response.headers["cache-control"] = "no-store"
-    return issued.as_json()
+    # the body's fields are the service's parameters, one for one
+    issued = await rt.oauth.clients.create(actor, **body.model_dump(), client_ip=ip)
+    return shown_once(response, issued)
 
 
 @router.get("", summary="List OAuth clients (never their secrets)")
-async def list_clients(
-    rt: Rt, actor: Caller, user: str | None = Query(default=None, max_length=128)
-) -> dict[str, Any]:
-    views = await rt.oauth.clients.list_clients(actor, user=user)
-    return {"clients": [v.as_json() for v in views]}
+async def list_clients(rt: Rt, actor: Caller, user: OwnerFilter = None) -> dict[str, Any]:
+    return listing("clients", await rt.oauth.clients.list_clients(actor, user=user))
 
 
 @router.get("/{client_id}", summary="One OAuth client")
@@ -86,8 +73,7 @@ async def rotate_secret(
     client_id: str, rt: Rt, actor: Caller, ip: ClientIP, response: Response
 ) -> dict[str, Any]:
     issued = await rt.oauth.clients.rotate_secret(actor, client_id, client_ip=ip)
-    response.headers["cache-control"] = "no-store"
-    return issued.as_json()
+    return shown_once(response, issued)
 
 
 @router.delete("/{client_id}", summary="Delete an OAuth client")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 
 from authgate.oauth.device import normalize_user_code
 from authgate.server.deps import ClientIP, Rt
-from authgate.server.pages import consent_page, device_page, error_page, message_page
+from authgate.server.pages import device_page, error_page, message_page
 from authgate.server.routes_authorize import Browser, read_form
 
 __all__ = ["router"]
@@ -54,15 +54,9 @@ def _safe(code: str) -> str:
 @router.post(DEVICE_PATH, summary="Look up a device's user code")
 async def device_code(request: Request, rt: Rt, ip: ClientIP) -> Response:
     browser = Browser(rt, request)
-    form = await read_form(request)
+    form = await browser.posted_form(request)
     session = await browser.session()
-    if (
-        form is None
-        or session is None
-        or not browser.sealer.check_csrf(
-            request.cookies.get(browser.cookies.browser), form.get("csrf")
-        )
-    ):
+    if form is None or session is None:
         return browser.html(error_page("The form expired. Open the page again."), 400)
     throttle = rt.password_login.throttle
     account = "device:" + session.user_id
@@ -78,18 +72,13 @@ async def device_code(request: Request, rt: Rt, ip: ClientIP) -> Response:
     client = await rt.oauth.clients.lookup(pending.client_id)
     if client is None:
         return _code_form(browser, error=_WRONG_CODE)
-    sealed = browser.sealer.seal(
-        {"user_code": typed, "client_id": client.client_id}, binding=session.id, ttl=_TTL
-    )
-    return browser.html(
-        consent_page(
-            action=CONFIRM_PATH,
-            client_name=client.name,
-            client_id=client.client_id,
-            scopes=pending.scopes,
-            username=session.username,
-            hidden={"authorization": sealed},
-        )
+    return browser.consent(
+        action=CONFIRM_PATH,
+        client=client,
+        scopes=pending.scopes,
+        session=session,
+        pending={"user_code": typed, "client_id": client.client_id},
+        ttl=_TTL,
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from authgate.durations import MAX_DURATION_SECONDS, parse_duration
 from authgate.errors import InvalidRequest
+from authgate.server.credential_routes import OwnerFilter, listing, shown_once
 from authgate.server.deps import Caller, ClientIP, Rt
 from authgate.server.schemas import KeyCreate, KeyRotate, SessionCreate
 
@@ -42,8 +43,7 @@ async def create_key(
         type=body.type,
         client_ip=ip,
     )
-    response.headers["cache-control"] = "no-store"
-    return issued.as_json()
+    return shown_once(response, issued)
 
 
 @router.post(
@@ -61,15 +61,12 @@ async def create_temporary(
         duration=duration(body.duration, "duration") or timedelta(hours=1),
         client_ip=ip,
     )
-    response.headers["cache-control"] = "no-store"
-    return issued.as_json()
+    return shown_once(response, issued)
 
 
 @router.get("", summary="List keys (never the keys themselves)")
-async def list_keys(
-    rt: Rt, actor: Caller, user: str | None = Query(default=None, max_length=128)
-) -> dict[str, Any]:
-    return {"keys": [k.as_json() for k in await rt.keys.list_keys(actor, user=user)]}
+async def list_keys(rt: Rt, actor: Caller, user: OwnerFilter = None) -> dict[str, Any]:
+    return listing("keys", await rt.keys.list_keys(actor, user=user))
 
 
 @router.get("/{key_id}", summary="One key")
@@ -77,13 +74,9 @@ async def get_key(key_id: str, rt: Rt, actor: Caller) -> dict[str, Any]:
     return (await rt.keys.get(actor, key_id)).as_json()
 
 
+@router.delete("/{key_id}", summary="Revoke a key (same as POST /revoke)", name="delete_key")
 @router.post("/{key_id}/revoke", summary="Revoke a key (effective at once)")
 async def revoke_key(key_id: str, rt: Rt, actor: Caller, ip: ClientIP) -> dict[str, Any]:
-    return (await rt.keys.revoke(actor, key_id, client_ip=ip)).as_json()
-
-
-@router.delete("/{key_id}", summary="Revoke a key (same as POST /revoke)")
-async def delete_key(key_id: str, rt: Rt, actor: Caller, ip: ClientIP) -> dict[str, Any]:
     return (await rt.keys.revoke(actor, key_id, client_ip=ip)).as_json()
 
 
@@ -97,6 +90,4 @@ async def rotate_key(
     body: KeyRotate | None = None,
 ) -> dict[str, Any]:
     grace = duration(body.grace if body else "0", "grace") or timedelta(0)
-    issued = await rt.keys.rotate(actor, key_id, grace=grace, client_ip=ip)
-    response.headers["cache-control"] = "no-store"
-    return issued.as_json()
+    return shown_once(response, await rt.keys.rotate(actor, key_id, grace=grace, client_ip=ip))

@@ -89,12 +89,17 @@ async def userinfo_post(request: Request, rt: Rt) -> Response:
     summary="Authorization server metadata (RFC 8414)",
 )
 async def metadata(rt: Rt) -> Response:
-    return _json(authorization_server_metadata(rt.oauth.issuer), _METADATA_MAX_AGE)
+    document = authorization_server_metadata(
+        rt.oauth.issuer, grant_types=rt.oauth.grants.grant_types
+    )
+    return _json(document, _METADATA_MAX_AGE)
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
 async def openid(rt: Rt) -> Response:
     document = openid_configuration(
-        rt.oauth.issuer, signing_algorithms=rt.tokens.config.signing_algorithms
+        rt.oauth.issuer,
+        signing_algorithms=rt.tokens.config.signing_algorithms,
+        grant_types=rt.oauth.grants.grant_types,
     )
     return _json(document, _METADATA_MAX_AGE)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from authgate.server.credential_routes import OwnerFilter, listing
 from authgate.server.deps import Caller, ClientIP, Rt
 
 router = APIRouter(tags=["pki"])
@@ -33,24 +34,13 @@ class CertificateAdd(BaseModel):
 
 @router.post("/v1/public-keys", status_code=201, summary="Register a public key")
 async def add_public_key(body: PublicKeyAdd, rt: Rt, actor: Caller, ip: ClientIP) -> dict[str, Any]:
-    view = await rt.pki.add_public_key(
-        actor,
-        key_id=body.key_id,
-        algorithm=body.algorithm,
-        public_key_pem=body.public_key_pem,
-        user=body.user,
-        name=body.name,
-        client_ip=ip,
-    )
-    return view.as_json()
+    # the body's fields are the service's parameters, one for one
+    return (await rt.pki.add_public_key(actor, **body.model_dump(), client_ip=ip)).as_json()
 
 
 @router.get("/v1/public-keys", summary="List registered public keys")
-async def list_public_keys(
-    rt: Rt, actor: Caller, user: str | None = Query(default=None, max_length=128)
-) -> dict[str, Any]:
-    keys = await rt.pki.list_public_keys(actor, user=user)
-    return {"public_keys": [k.as_json() for k in keys]}
+async def list_public_keys(rt: Rt, actor: Caller, user: OwnerFilter = None) -> dict[str, Any]:
+    return listing("public_keys", await rt.pki.list_public_keys(actor, user=user))
 
 
 @router.post("/v1/public-keys/{id}/revoke", summary="Revoke a registered public key")
@@ -69,11 +59,8 @@ async def add_certificate(
 
 
 @router.get("/v1/certificates", summary="List client certificates")
-async def list_certificates(
-    rt: Rt, actor: Caller, user: str | None = Query(default=None, max_length=128)
-) -> dict[str, Any]:
-    certs = await rt.pki.list_certificates(actor, user=user)
-    return {"certificates": [c.as_json() for c in certs]}
+async def list_certificates(rt: Rt, actor: Caller, user: OwnerFilter = None) -> dict[str, Any]:
+    return listing("certificates", await rt.pki.list_certificates(actor, user=user))
 
 
 @router.post("/v1/certificates/{id}/revoke", summary="Revoke a client certificate")

@@ -12,10 +12,10 @@ long a token keeps working after its signing key disappears from the issuer's JW
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from authgate.identity import Identity
+from authgate.kv.ttl_cache import TtlCache
 
 __all__ = ["CachedToken", "VerifiedTokenCache"]
 
@@ -40,21 +40,28 @@ class CachedToken:
 
 
 class VerifiedTokenCache:
-    """LRU-bounded map from token digest to :class:`CachedToken`.
+    """Bounded map from token digest to :class:`CachedToken`.
 
     Args:
-        max_entries: the most tokens remembered; the least recently used go first.
+        max_entries: the most tokens remembered; the oldest go first
+            (:class:`~authgate.kv.ttl_cache.TtlCache`).
         ttl: the longest an entry is trusted without re-verification, in seconds.
     """
 
-    __slots__ = ("_entries", "max_entries", "ttl")
+    __slots__ = ("_entries",)
 
     def __init__(self, max_entries: int = 10_000, ttl: float = 300.0) -> None:
         if max_entries < 1 or ttl <= 0:
             raise ValueError("max_entries and ttl must be positive")
-        self.max_entries = max_entries
-        self.ttl = ttl
-        self._entries: OrderedDict[bytes, CachedToken] = OrderedDict()
+        self._entries: TtlCache[bytes, CachedToken] = TtlCache(ttl, max_entries)
+
+    @property
+    def max_entries(self) -> int:
+        return self._entries.max_entries
+
+    @property
+    def ttl(self) -> float:
+        return self._entries.ttl
 
     @staticmethod
     def digest(token: str) -> bytes:
@@ -67,18 +74,15 @@ class VerifiedTokenCache:
     def get(self, token: str, now: float) -> Identity | None:
         """The cached Identity for ``token`` if it is still valid at ``now``, else None."""
         key = self.digest(token)
-        entry = self._entries.get(key)
+        entry = self._entries.get_at(key, now)
         if entry is None:
             return None
-        if (
-            now >= entry.valid_until
-            or (entry.exp is not None and now >= entry.exp + entry.leeway)
-            or (entry.nbf is not None and now + entry.leeway < entry.nbf)
+        if (entry.exp is not None and now >= entry.exp + entry.leeway) or (
+            entry.nbf is not None and now + entry.leeway < entry.nbf
         ):
             # Expired (or a clock that went backwards before nbf): verify afresh.
-            del self._entries[key]
+            self._entries.pop(key)
             return None
-        self._entries.move_to_end(key)
         return entry.identity
 
     def put(
@@ -97,11 +101,8 @@ class VerifiedTokenCache:
             valid_until = min(valid_until, exp + leeway)
         if valid_until <= now:
             return
-        key = self.digest(token)
-        self._entries[key] = CachedToken(identity, exp, nbf, leeway, valid_until)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        entry = CachedToken(identity, exp, nbf, leeway, valid_until)
+        self._entries.put(self.digest(token), entry, until=valid_until, now=now)
 
     def clear(self) -> None:
         """Forget every token (e.g. after an issuer's keys were revoked)."""

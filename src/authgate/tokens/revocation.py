@@ -3,7 +3,7 @@
 RFC 7519 §4.1.7 (``jti``), RFC 9068 §2.2 (``jti`` is required in access tokens), RFC 7009
 (revocation), RFC 9700 §4.14.2 (a replayed refresh token revokes the access tokens of its
 family). A self-contained JWT cannot be recalled, so every verification of an authgate
-token asks :meth:`RevocationList.is_revoked` (one dict lookup, or one Redis ``EXISTS``).
+token asks :meth:`RevocationList.is_revoked` (one dict lookup, or one Redis ``GET``).
 An entry lives exactly as long as the token it denies: after ``exp`` the token is refused
 anyway, so the list never grows beyond the tokens that are both revoked and unexpired.
 
@@ -18,13 +18,18 @@ import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from authgate.kv.memory import MemoryStore
+from authgate.kv.store import ExpiringStore
 from authgate.replay import ReplayCacheUnavailable
 
 __all__ = [
+    "DenyList",
     "MemoryRevocationList",
     "RevocationList",
     "RevocationUnavailable",
 ]
+
+_MAX_JTI = 256
 
 
 class RevocationUnavailable(ReplayCacheUnavailable):
@@ -44,46 +49,79 @@ class RevocationList(Protocol):
         ...
 
 
-class MemoryRevocationList:
-    """One instance's deny-list (dict of ``jti`` → expiry, pruned as it grows).
+class DenyList:
+    """:class:`RevocationList` on an expiring store: one key per denied ``jti``.
+
+    Args:
+        store: where the entries live (its TTLs are the tokens' remaining lifetimes).
+        key: the store key of a ``jti`` (the Redis store hashes it).
+        clock: returns the current time in seconds since the epoch.
+    """
+
+    def __init__(
+        self,
+        store: ExpiringStore,
+        key: Callable[[str], str] = str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._key = key
+        self._clock = clock
+
+    async def revoke(self, jti: str, expires_at: float) -> None:
+        """Deny ``jti`` for the token's remaining lifetime; an expired token needs no entry.
+
+        Raises:
+            RevocationUnavailable: the store did not answer; the revocation was not recorded.
+        """
+        remaining = expires_at - self._clock()
+        if remaining > 0:  # the store rounds up to whole milliseconds
+            await self._store.set(self._key(jti), b"1", remaining)
+
+    async def is_revoked(self, jti: str) -> bool:
+        """True when ``jti`` is denied now.
+
+        Raises:
+            RevocationUnavailable: the store did not answer (fail closed).
+        """
+        if len(jti) > _MAX_JTI:
+            return True  # authgate never issues such a jti
+        return await self._store.get(self._key(jti)) is not None
+
+
+class MemoryRevocationList(DenyList):
+    """One instance's deny-list, pruned of expired entries as it grows.
 
     Args:
         clock: returns the current time in seconds since the epoch.
-        max_entries: beyond this, expired entries are pruned; if none are, the oldest
-            entries are kept anyway (a deny-list must not forget a live revocation).
+        max_entries: beyond this, expired entries are pruned; if none are, the entries
+            are kept anyway (a deny-list must not forget a live revocation).
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, max_entries: int = 100_000):
-        self._clock = clock
-        self._max = max_entries
-        self._entries: dict[str, float] = {}
+        self._memory = MemoryStore(clock, max_entries=max_entries)
+        self._read = self._memory.read
+        super().__init__(self._memory, clock=clock)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._memory)
+
+    def add(self, jti: str, expires_at: float) -> None:
+        """:meth:`revoke` from synchronous code (the change feed); the later expiry wins."""
+        remaining = expires_at - self._clock()
+        until = self._memory.expiry(jti)
+        if remaining > 0 and (until is None or until < expires_at):
+            self._memory.write(jti, b"1", remaining)
 
     async def revoke(self, jti: str, expires_at: float) -> None:
         """Deny ``jti`` until ``expires_at``; an already expired token needs no entry."""
         self.add(jti, expires_at)
 
-    def add(self, jti: str, expires_at: float) -> None:
-        """:meth:`revoke` from synchronous code (the change feed)."""
-        now = self._clock()
-        if expires_at <= now:
-            return
-        self._entries[jti] = max(expires_at, self._entries.get(jti, 0.0))
-        if len(self._entries) > self._max:
-            self._entries = {k: v for k, v in self._entries.items() if v > now}
-
     async def is_revoked(self, jti: str) -> bool:
-        """True when ``jti`` is denied now."""
-        return self.denies(jti)
+        """True when ``jti`` is denied now (no store coroutine: this is the hot path)."""
+        return self._read(jti) is not None
 
     def denies(self, jti: str) -> bool:
         """:meth:`is_revoked` without the coroutine (for wrappers on the hot path)."""
-        until = self._entries.get(jti)
-        if until is None:
-            return False
-        if until <= self._clock():
-            del self._entries[jti]
-            return False
-        return True
+        return self._read(jti) is not None

@@ -14,10 +14,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement
 
 from authgate.accounts.caches import CredentialCache, NegativeCache
+from authgate.accounts.lookup import fill, load_owned
 from authgate.credentials import PublicKeyCredential
 from authgate.identity import Identity
 from authgate.scopes import user_scopes
@@ -27,6 +29,7 @@ from authgate.store.models_pki import ClientCertificate, PublicKey
 
 __all__ = ["PkiResolver"]
 
+_Row = TypeVar("_Row", PublicKey, ClientCertificate)
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _MAX_KEY_ID = 200
 
@@ -57,6 +60,12 @@ def _identity(
         claims=claims or {},
         expires_at=expires_at,
     )
+
+
+def _dead(row: PublicKey | ClientCertificate, user: User) -> bool:
+    # a disabled owner is remembered as unknown too, until the TTL or the next
+    # invalidate() (which every user change on this instance calls)
+    return row.revoked_at is not None or user.disabled
 
 
 class PkiResolver:
@@ -100,28 +109,13 @@ class PkiResolver:
         hit = self.keys.get(cache_key)
         if hit is not None:
             return hit
-        if cache_key in self.unknown:
-            return None
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(PublicKey, User)
-                    .join(User, User.id == PublicKey.user_id)
-                    .where(PublicKey.key_id == key_id)
-                )
-            ).first()
-        if row is None or row[0].revoked_at is not None or row[1].disabled:
-            self.unknown.add(cache_key)
-            return None
-        key, user = row
-        cred = PublicKeyCredential(
-            key_id=key.key_id,
-            public_key_pem=key.public_key_pem.encode("ascii"),
-            algorithm=key.algorithm,
-            identity=_identity(user, "publickey", key.id),
+        return await fill(
+            self.keys,
+            self.unknown,
+            cache_key,
+            lambda: self._load_public_key(key_id, cache_key),
+            lambda cred: cred.identity,
         )
-        self.keys.put(cache_key, cred, principal_id=user.id, credential_id=key.id)
-        return cred
 
     async def resolve_certificate(self, thumbprint_hex: str) -> Identity | None:
         """The identity a registered client certificate stands for.
@@ -139,33 +133,43 @@ class PkiResolver:
         cache_key = "c:" + thumbprint
         hit = self.certs.get(cache_key)
         if hit is None:
-            if cache_key in self.unknown:
-                return None
-            hit = await self._load_certificate(thumbprint)
-            if hit is None:
-                self.unknown.add(cache_key)
-                return None
-            self.certs.put(
+            hit = await fill(
+                self.certs,
+                self.unknown,
                 cache_key,
-                hit,
-                principal_id=hit.identity.principal_id,
-                credential_id=hit.identity.credential_id,
+                lambda: self._load_certificate(thumbprint, cache_key),
+                lambda cert: cert.identity,
             )
+            if hit is None:
+                return None
         now = self._clock()
         if not hit.not_before <= now < hit.not_after:
             return None
         return hit.identity
 
-    async def _load_certificate(self, thumbprint: str) -> _Cert | None:
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(ClientCertificate, User)
-                    .join(User, User.id == ClientCertificate.user_id)
-                    .where(ClientCertificate.thumbprint_sha256 == thumbprint)
-                )
-            ).first()
-        if row is None or row[0].revoked_at is not None or row[1].disabled:
+    async def _load(
+        self, model: type[_Row], condition: ColumnElement[bool], cache_key: str
+    ) -> tuple[_Row, User] | None:
+        return await load_owned(
+            self._db, model, condition, dead=_dead, unknown=self.unknown, cache_key=cache_key
+        )
+
+    async def _load_public_key(self, key_id: str, cache_key: str) -> PublicKeyCredential | None:
+        row = await self._load(PublicKey, PublicKey.key_id == key_id, cache_key)
+        if row is None:
+            return None
+        key, user = row
+        return PublicKeyCredential(
+            key_id=key.key_id,
+            public_key_pem=key.public_key_pem.encode("ascii"),
+            algorithm=key.algorithm,
+            identity=_identity(user, "publickey", key.id),
+        )
+
+    async def _load_certificate(self, thumbprint: str, cache_key: str) -> _Cert | None:
+        condition = ClientCertificate.thumbprint_sha256 == thumbprint
+        row = await self._load(ClientCertificate, condition, cache_key)
+        if row is None:
             return None
         cert, user = row
         x5t = base64.urlsafe_b64encode(bytes.fromhex(thumbprint)).rstrip(b"=").decode("ascii")

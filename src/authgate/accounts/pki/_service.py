@@ -12,21 +12,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from authgate.accounts.users import (
-    UserService,
-    check_grant,
-    effective_scopes,
-    find_owner,
-    is_admin,
-)
+from authgate.accounts.lifecycle import CredentialView, Lifecycle, owned, status
+from authgate.accounts.users import UserService, check_grant, effective_scopes, find_owner
 from authgate.accounts.validation import validate_key_name
-from authgate.audit import AuditRecord, AuditSink
-from authgate.errors import Conflict, NotFound
+from authgate.audit import AuditSink
+from authgate.errors import Conflict
 from authgate.identity import Identity
 from authgate.store.db import Database
 from authgate.store.models import User
@@ -39,32 +33,19 @@ __all__ = ["CertificateView", "PkiService", "PublicKeyView"]
 
 
 @dataclass(frozen=True, slots=True)
-class PublicKeyView:
+class PublicKeyView(CredentialView):
     """A registered public key as listed (public material only)."""
 
-    id: str
+    audit_fields: ClassVar[tuple[str, ...]] = ("key_id", "algorithm", "name")
+    event_kind: ClassVar[str] = "public_key"
+
     key_id: str
     algorithm: str
-    name: str
-    user_id: str
-    user: str
     public_key_pem: str
-    created_at: datetime
-    revoked_at: datetime | None
 
     @classmethod
     def of(cls, k: PublicKey, user_name: str) -> PublicKeyView:
-        return cls(
-            k.id,
-            k.key_id,
-            k.algorithm,
-            k.name,
-            k.user_id,
-            user_name,
-            k.public_key_pem,
-            k.created_at,
-            k.revoked_at,
-        )
+        return cls.from_row(k, user_name)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -73,7 +54,7 @@ class PublicKeyView:
             "algorithm": self.algorithm,
             "name": self.name,
             "user": self.user,
-            "status": "revoked" if self.revoked_at else "active",
+            "status": status(self.revoked_at, None, None),
             "public_key_pem": self.public_key_pem,
             "created_at": iso_utc(self.created_at),
             "revoked_at": iso_utc(self.revoked_at),
@@ -81,41 +62,24 @@ class PublicKeyView:
 
 
 @dataclass(frozen=True, slots=True)
-class CertificateView:
+class CertificateView(CredentialView):
     """A registered client certificate as listed."""
 
-    id: str
+    audit_fields: ClassVar[tuple[str, ...]] = ("thumbprint_sha256", "subject", "name")
+    event_kind: ClassVar[str] = "certificate"
+
     thumbprint_sha256: str
     subject: str
     san: list[str]
     not_before: datetime
     not_after: datetime
-    name: str
-    user_id: str
-    user: str
-    created_at: datetime
-    revoked_at: datetime | None
 
     @classmethod
     def of(cls, c: ClientCertificate, user_name: str) -> CertificateView:
-        return cls(
-            c.id,
-            c.thumbprint_sha256,
-            c.subject,
-            list(c.san),
-            c.not_before,
-            c.not_after,
-            c.name,
-            c.user_id,
-            user_name,
-            c.created_at,
-            c.revoked_at,
-        )
+        return cls.from_row(c, user_name)
 
     def status(self, now: datetime | None = None) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        return "expired" if self.not_after <= (now or datetime.now(UTC)) else "active"
+        return status(self.revoked_at, self.not_after, now)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +98,7 @@ class CertificateView:
 
 
 _M = TypeVar("_M", PublicKey, ClientCertificate)
+_V = TypeVar("_V", PublicKeyView, CertificateView)
 
 
 class PkiService:
@@ -150,7 +115,7 @@ class PkiService:
     ) -> None:
         self._db = db
         self._users = users
-        self._audit = audit
+        self._life = Lifecycle(db, audit)
         self._changed = on_changed
         self._now = clock
 
@@ -175,35 +140,26 @@ class PkiService:
             Conflict: the user is disabled, or ``key_id`` is taken (revoked keys included).
         """
         owner = await self._owner(actor, user)
-        row = PublicKey(
-            id=uuid.uuid4().hex,
-            user_id=owner.id,
+        row = self._new(
+            PublicKey,
+            owner,
+            name,
             key_id=validate_key_id(key_id),
             algorithm=algorithm,
             public_key_pem=validate_public_key(public_key_pem, algorithm),
-            name=validate_key_name(name) if name else "default",
-            created_at=self._now(),
-            revoked_at=None,
         )
-        await self._insert(row, "a public key with this key id is already registered")
-        view = PublicKeyView.of(row, owner.name)
-        await self._audit.emit(self._key_record("public_key.added", actor, view, client_ip))
-        return view
+        taken = "a public key with this key id is already registered"
+        return await self._add(actor, owner, PublicKeyView, row, taken, client_ip)
 
     async def list_public_keys(
         self, actor: Identity, *, user: str | None = None
     ) -> list[PublicKeyView]:
-        rows = await self._rows(PublicKey, actor, user)
-        return [PublicKeyView.of(k, n) for k, n in rows]
+        return await self._listed(actor, user, PublicKey, PublicKeyView)
 
     async def revoke_public_key(
         self, actor: Identity, id: str, *, client_ip: str | None = None
     ) -> PublicKeyView:
-        key, user_name, changed = await self._revoke(PublicKey, actor, id, "no such public key")
-        view = PublicKeyView.of(key, user_name)
-        if changed:
-            await self._audit.emit(self._key_record("public_key.revoked", actor, view, client_ip))
-        return view
+        return await self._revoke(actor, id, PublicKey, PublicKeyView, client_ip)
 
     # -- certificates -------------------------------------------------------------------
 
@@ -228,99 +184,91 @@ class PkiService:
             certificate.encode("utf-8", "replace") if isinstance(certificate, str) else certificate
         )
         facts = certificate_facts(data, now=self._now())
-        row = ClientCertificate(
-            id=uuid.uuid4().hex,
-            user_id=owner.id,
+        row = self._new(
+            ClientCertificate,
+            owner,
+            name,
             thumbprint_sha256=facts.thumbprint_sha256,
             subject=facts.subject,
             san=facts.san,
             not_before=facts.not_before,
             not_after=facts.not_after,
-            name=validate_key_name(name) if name else "default",
-            created_at=self._now(),
-            revoked_at=None,
         )
-        await self._insert(row, "this certificate is already registered")
-        view = CertificateView.of(row, owner.name)
-        await self._audit.emit(self._cert_record("certificate.added", actor, view, client_ip))
-        return view
+        taken = "this certificate is already registered"
+        return await self._add(actor, owner, CertificateView, row, taken, client_ip)
 
     async def list_certificates(
         self, actor: Identity, *, user: str | None = None
     ) -> list[CertificateView]:
-        rows = await self._rows(ClientCertificate, actor, user)
-        return [CertificateView.of(c, n) for c, n in rows]
+        return await self._listed(actor, user, ClientCertificate, CertificateView)
 
     async def revoke_certificate(
         self, actor: Identity, id: str, *, client_ip: str | None = None
     ) -> CertificateView:
-        cert, user_name, changed = await self._revoke(
-            ClientCertificate, actor, id, "no such certificate"
-        )
-        view = CertificateView.of(cert, user_name)
-        if changed:
-            await self._audit.emit(self._cert_record("certificate.revoked", actor, view, client_ip))
-        return view
+        return await self._revoke(actor, id, ClientCertificate, CertificateView, client_ip)
 
     # -- helpers ------------------------------------------------------------------------
 
-    async def _insert(self, row: PublicKey | ClientCertificate, taken: str) -> None:
+    def _new(self, model: type[_M], owner: User, name: str | None, **fields: Any) -> _M:
+        """A new, unsaved row of ``owner``'s, named ``name`` (else "default")."""
+        return model(
+            id=uuid.uuid4().hex,
+            user_id=owner.id,
+            **fields,
+            name=validate_key_name(name) if name else "default",
+            created_at=self._now(),
+            revoked_at=None,
+        )
+
+    async def _add(
+        self,
+        actor: Identity,
+        owner: User,
+        view_type: type[_V],
+        row: _M,
+        taken: str,
+        client_ip: str | None,
+    ) -> _V:
+        """Save ``row`` (``taken``: the conflict's message), audit and return its view."""
         try:
             async with self._db.session() as s, s.begin():
                 s.add(row)
         except IntegrityError as exc:
             raise Conflict(taken) from exc
         self._changed()  # a lookup that missed before may be cached as unknown
+        view = view_type.from_row(row, owner.name)
+        await self._life.emit(f"{view_type.event_kind}.added", actor, view, client_ip)
+        return view
 
-    async def _rows(self, model: type[_M], actor: Identity, user: str | None) -> list[Any]:
-        """``(row, owner name)`` pairs of ``model`` the actor may see, oldest first."""
-        stmt = (
-            select(model, User.name)
-            .join(User, User.id == model.user_id)
-            .order_by(model.created_at, model.id)
-        )
-        owners = await self._scope(actor, user)
-        if owners is not None:
-            stmt = stmt.where(model.user_id == owners)
-        async with self._db.session() as s:
-            return list((await s.execute(stmt)).all())
+    async def _listed(
+        self, actor: Identity, user: str | None, model: type[_M], view_type: type[_V]
+    ) -> list[_V]:
+        rows = await self._life.listed(actor, user, model, owned(model))
+        return [view_type.from_row(row, user_name) for row, user_name in rows]
 
     async def _revoke(
-        self, model: type[_M], actor: Identity, id: str, not_found: str
-    ) -> tuple[_M, str, bool]:
-        """Revoke one row the actor may see: ``(row, owner name, whether it changed)``.
+        self,
+        actor: Identity,
+        id: str,
+        model: type[_M],
+        view_type: type[_V],
+        client_ip: str | None,
+    ) -> _V:
+        """Revoke one row the actor may see (once: a revoked row answers as it is).
 
         Another user's row answers exactly like a missing one (404).
         """
-        async with self._db.session() as s:
-            row = (
-                await s.execute(
-                    select(model, User.name)
-                    .join(User, User.id == model.user_id)
-                    .where(model.id == id)
-                )
-            ).first()
-        if row is None or not self._may_see(actor, row[0].user_id):
-            raise NotFound(not_found)
-        item, user_name = row[0], row[1]
+        not_found = f"no such {view_type.event_kind.replace('_', ' ')}"
+        stmt = owned(model).where(model.id == id)
+        item, user_name = await self._life.visible(actor, stmt, not_found)
         if item.revoked_at is not None:
-            return item, user_name, False
+            return view_type.from_row(item, user_name)
         item.revoked_at = self._now()
-        await self._mark_revoked(model, item.id, item.revoked_at)
-        return item, user_name, True
-
-    async def _mark_revoked(self, model: type[_M], id: str, at: datetime) -> None:
-        async with self._db.session() as s, s.begin():
-            await s.execute(
-                update(model)
-                .where(model.id == id, model.revoked_at.is_(None))
-                .values(revoked_at=at)
-            )
+        await self._life.mark_revoked(model, item.id, item.revoked_at, lambda _s: None)
         self._changed()
-
-    @staticmethod
-    def _may_see(actor: Identity, owner_id: str) -> bool:
-        return is_admin(actor) or owner_id == actor.principal_id
+        view = view_type.from_row(item, user_name)
+        await self._life.emit(f"{view_type.event_kind}.revoked", actor, view, client_ip)
+        return view
 
     async def _owner(self, actor: Identity, user: str | None) -> User:
         """The owner of a new key or certificate, if ``actor`` may give them one.
@@ -336,42 +284,3 @@ class PkiService:
             raise Conflict("the user is disabled")
         check_grant(actor, effective_scopes(owner))
         return owner
-
-    async def _scope(self, actor: Identity, user: str | None) -> str | None:
-        """The user id whose entries ``actor`` lists; None: everyone's (admins only)."""
-        if user is not None:
-            found = await self._users.find(user)
-            if found is None or not self._may_see(actor, found.id):
-                raise NotFound("no such user")
-            return found.id
-        return None if is_admin(actor) else actor.principal_id
-
-    @staticmethod
-    def _key_record(
-        event: str, actor: Identity, view: PublicKeyView, client_ip: str | None
-    ) -> AuditRecord:
-        return AuditRecord.credential_change(
-            event,
-            actor,
-            user_id=view.user_id,
-            credential_id=view.id,
-            client_ip=client_ip,
-            detail={"key_id": view.key_id, "algorithm": view.algorithm, "name": view.name},
-        )
-
-    @staticmethod
-    def _cert_record(
-        event: str, actor: Identity, view: CertificateView, client_ip: str | None
-    ) -> AuditRecord:
-        return AuditRecord.credential_change(
-            event,
-            actor,
-            user_id=view.user_id,
-            credential_id=view.id,
-            client_ip=client_ip,
-            detail={
-                "thumbprint_sha256": view.thumbprint_sha256,
-                "subject": view.subject,
-                "name": view.name,
-            },
-        )

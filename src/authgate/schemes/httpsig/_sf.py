@@ -66,10 +66,7 @@ class Item:
 
     def param(self, key: str) -> BareItem | None:
         """The value of parameter ``key``, or None when absent."""
-        for k, v in self.params:
-            if k == key:
-                return v
-        return None
+        return _param(self.params, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +78,14 @@ class InnerList:
 
     def param(self, key: str) -> BareItem | None:
         """The value of parameter ``key``, or None when absent."""
-        for k, v in self.params:
-            if k == key:
-                return v
-        return None
+        return _param(self.params, key)
+
+
+def _param(params: Params, key: str) -> BareItem | None:
+    for k, v in params:
+        if k == key:
+            return v
+    return None
 
 
 class _Parser:

@@ -155,19 +155,11 @@ def _parse_header(request: RequestView, value: str) -> SigV4Claim:
         fields[name] = field
     if len(fields) != 3:
         raise _bad("authorization header lacks a field")
-    key, date, region, service, terminator = _split_credential(fields["Credential"])
-    signature = fields["Signature"]
-    if not _SIGNATURE.fullmatch(signature):
-        raise _bad("signature is not 64 lower-case hex characters")
-    return SigV4Claim(
+    return _claim(
+        fields["Credential"],
+        fields["SignedHeaders"],
+        fields["Signature"],
         presigned=False,
-        access_key=key,
-        date=date,
-        region=region,
-        service=service,
-        terminator=terminator,
-        signed_headers=_split_signed_headers(fields["SignedHeaders"]),
-        signature=signature,
         amz_date=_single_header(request, "x-amz-date"),
         expires=None,
         security_token=_single_header(request, "x-amz-security-token"),
@@ -190,22 +182,43 @@ def _parse_query(request: RequestView) -> SigV4Claim:
         raise _bad("presigned query lacks " + ", ".join(sorted(missing)))
     if fields["X-Amz-Algorithm"] != ALGORITHM:
         raise _bad("X-Amz-Algorithm is not AWS4-HMAC-SHA256")
-    key, date, region, service, terminator = _split_credential(fields["X-Amz-Credential"])
-    signature = fields["X-Amz-Signature"]
+    return _claim(
+        fields["X-Amz-Credential"],
+        fields["X-Amz-SignedHeaders"],
+        fields["X-Amz-Signature"],
+        presigned=True,
+        amz_date=fields["X-Amz-Date"],
+        expires=fields["X-Amz-Expires"],
+        security_token=fields.get("X-Amz-Security-Token"),
+    )
+
+
+def _claim(
+    credential: str,
+    signed_headers: str,
+    signature: str,
+    *,
+    presigned: bool,
+    amz_date: str | None,
+    expires: str | None,
+    security_token: str | None,
+) -> SigV4Claim:
+    """The claim of either form, once its fields are found (header and query checks alike)."""
+    key, date, region, service, terminator = _split_credential(credential)
     if not _SIGNATURE.fullmatch(signature):
         raise _bad("signature is not 64 lower-case hex characters")
     return SigV4Claim(
-        presigned=True,
+        presigned=presigned,
         access_key=key,
         date=date,
         region=region,
         service=service,
         terminator=terminator,
-        signed_headers=_split_signed_headers(fields["X-Amz-SignedHeaders"]),
+        signed_headers=_split_signed_headers(signed_headers),
         signature=signature,
-        amz_date=fields["X-Amz-Date"],
-        expires=fields["X-Amz-Expires"],
-        security_token=fields.get("X-Amz-Security-Token"),
+        amz_date=amz_date,
+        expires=expires,
+        security_token=security_token,
     )
 
 

@@ -1,9 +1,4 @@
-"""Initial schema: users, credentials, audit events.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-21
-"""
+"""Initial schema: users, credentials, audit events."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Registered public keys and client certificates.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
-"""
+"""Registered public keys and client certificates."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

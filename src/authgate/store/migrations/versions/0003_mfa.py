@@ -1,9 +1,4 @@
-"""Multi-factor authentication: TOTP factors (RFC 6238) and recovery codes.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-22
-"""
+"""Multi-factor authentication: TOTP factors (RFC 6238) and recovery codes."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Signing keys (sealed private JWKs) and refresh tokens (digests, rotation families).
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-21
-"""
+"""Signing keys (sealed private JWKs) and refresh tokens (digests, rotation families)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""OAuth 2.0 clients (RFC 6749 §2): public ids, secret digests, grants, redirect URIs.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28
-"""
+"""OAuth 2.0 clients (RFC 6749 §2): public ids, secret digests, grants, redirect URIs."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

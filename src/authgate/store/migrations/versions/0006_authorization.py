@@ -1,9 +1,4 @@
-"""Authorization codes, consents and browser login sessions (``/oauth/authorize``).
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-21
-"""
+"""Authorization codes, consents and browser login sessions (``/oauth/authorize``)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""OAuth 2.0 device authorizations (RFC 8628): code digests, client, scopes, status.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-05
-"""
+"""OAuth 2.0 device authorizations (RFC 8628): code digests, client, scopes, status."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

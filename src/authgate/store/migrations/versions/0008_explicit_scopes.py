@@ -11,10 +11,6 @@ as it is (writing the member's scopes would widen it). OAuth clients never had t
 
 Scopes are a JSON column, so the rows are read and written through SQLAlchemy on both
 SQLite and PostgreSQL (no dialect-specific JSON operators).
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-05
 """
 
 from typing import Any
@@ -24,8 +20,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 ADMIN_SCOPE = "authgate:admin"  # authgate.scopes.ADMIN_SCOPE, frozen as of this revision
 

@@ -1,9 +1,5 @@
 """Durable revocations and the change feed: ``changes`` (append-only log) and
 ``revoked_tokens`` (durable jti deny-list), see :mod:`authgate.store.models_changes`.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
@@ -13,8 +9,6 @@ from authgate.store.models import UtcDateTime
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

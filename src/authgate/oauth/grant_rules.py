@@ -1,4 +1,4 @@
-"""Token-endpoint decisions, sans-I/O: which grant, which client, which scopes.
+"""Token-endpoint decisions, sans-I/O: which client, which scopes, which parameters.
 
 RFC 6749 §4.4 (client credentials: confidential clients only, §4.4.3 no refresh token),
 §6 (refresh: the new scope must not exceed the original, the token is bound to its
@@ -10,48 +10,37 @@ all its registered scopes but ``authgate:manage``, which must be asked for by na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from authgate.errors import InvalidRequest
-from authgate.oauth.clients import ClientRecord
-from authgate.oauth.errors import InvalidTokenScope, UnauthorizedClient, UnsupportedGrantType
-from authgate.oauth.registration import DEVICE_CODE_GRANT
+from authgate.oauth.errors import InvalidTokenScope, UnauthorizedClient
+from authgate.oauth.records import ClientRecord
 from authgate.scopes import MANAGE_SCOPE
 
 __all__ = [
-    "IMPLEMENTED_GRANTS",
     "REFUSED_GRANTS",
     "check_grant_allowed",
     "parse_scope",
+    "required",
     "resolve_scopes",
-    "select_grant",
 ]
 
-#: Grants ``/oauth/token`` serves today.
-IMPLEMENTED_GRANTS: tuple[str, ...] = (
-    "authorization_code",
-    "client_credentials",
-    "refresh_token",
-    DEVICE_CODE_GRANT,
-)
 #: Grants refused on purpose, forever (RFC 9700 §2.4; ``implicit`` is not a grant_type but
 #: some clients send it).
 REFUSED_GRANTS: tuple[str, ...] = ("password", "implicit")
 _MAX_SCOPE_TOKENS = 64
 
 
-def select_grant(grant_type: str | None) -> str:
-    """The grant to run.
+def required(form: Mapping[str, str], name: str) -> str:
+    """The parameter ``name`` of ``form``.
 
     Raises:
-        InvalidRequest: no ``grant_type``.
-        UnsupportedGrantType: password, implicit, not yet implemented, or unknown.
+        InvalidRequest: it is missing (``"<name> is required."``).
     """
-    if grant_type is None:
-        raise InvalidRequest("grant_type is required.")
-    if grant_type in IMPLEMENTED_GRANTS:
-        return grant_type
-    raise UnsupportedGrantType(reason=f"grant_type {grant_type[:60]!r}")
+    value = form.get(name)
+    if value is None:
+        raise InvalidRequest(f"{name} is required.")
+    return value
 
 
 def check_grant_allowed(client: ClientRecord, grant: str) -> None:

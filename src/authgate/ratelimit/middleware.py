@@ -1,0 +1,141 @@
+"""Pure-ASGI rate limiting, placed inside :class:`~authgate.policy.PolicyMiddleware`.
+
+The policy puts its :class:`~authgate.policy.evaluate.Decision` in the scope; the deciding
+route's limits (``rate_limit`` in the policy file: one table, or several to combine) are
+counted here, each per what its ``key`` names:
+
+- ``credential``: the key, key pair, client or certificate used (a password: the user);
+- ``principal``: the user, whatever credential they use;
+- ``ip``: the trusted client address (``X-Forwarded-For`` only from trusted proxies);
+- ``route``: everyone together.
+
+An anonymous request is counted per client address under ``credential`` and
+``principal``, so sending no credentials is no way around a limit. Each limit counts
+per route: the same key has its own budget on another route.
+
+An allowed response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
+``RateLimit-Reset`` (draft-ietf-httpapi-ratelimit-headers) of the tightest limit; a
+refused request gets 429 ``rate_limited`` with ``Retry-After`` and the same headers.
+When the store (Redis) cannot answer, ``fail_open`` decides: let the request through
+(counted in :attr:`RateLimitMiddleware.store_failures`, logged) or refuse it with 503 and
+``Retry-After`` — never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from authgate.errors import RateLimited
+from authgate.http.asgi import (
+    CLIENT_IP_SCOPE_KEY,
+    IDENTITY_SCOPE_KEY,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    send_error,
+)
+from authgate.identity import Identity
+from authgate.kv.store import StoreUnavailable, hashed
+from authgate.policy.evaluate import Decision
+from authgate.policy.middleware import DECISION_SCOPE_KEY
+from authgate.policy.model import RateLimit
+from authgate.ratelimit.gcra import RateLimiter, Verdict
+
+__all__ = ["RateLimitMiddleware", "limit_key"]
+
+log = logging.getLogger("authgate.ratelimit")
+
+
+def limit_key(
+    limit: RateLimit, route: str | None, identity: Identity | None, client_ip: str | None
+) -> str:
+    """The store key ``limit`` counts this request under (hashed: no client input in it)."""
+    kind = limit.key
+    if kind == "route":
+        who = ""
+    elif kind == "ip" or identity is None or identity.scheme == "anonymous":
+        kind, who = "ip", client_ip or "unknown"
+    elif kind == "principal":
+        who = identity.principal_id
+    else:
+        who = identity.credential_id or "principal:" + identity.principal_id
+    return "ratelimit:" + hashed(f"{route or ''}\0{limit.rate}\0{kind}\0{who}")
+
+
+def _headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-limit", str(verdict.limit).encode()),
+        (b"ratelimit-remaining", str(verdict.remaining).encode()),
+        (b"ratelimit-reset", str(verdict.reset).encode()),
+    ]
+
+
+class RateLimitMiddleware:
+    """Enforce the deciding policy route's rate limits.
+
+    Args:
+        app: the ASGI app behind the limits.
+        limiter: the GCRA limiter on the shared store.
+        fail_open: when the store cannot answer, let requests through (True) or refuse
+            them with 503 (False, the default: a limit that silently stops holding is a
+            limit nobody can rely on).
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, *, fail_open: bool = False) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.fail_open = fail_open
+        self.store_failures = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        decision: Decision | None = scope.get(DECISION_SCOPE_KEY)
+        if scope["type"] != "http" or decision is None or not decision.rate_limits:
+            await self.app(scope, receive, send)
+            return
+        try:
+            verdicts = await self._count(scope, decision.route, decision.rate_limits)
+        except StoreUnavailable as error:
+            self.store_failures += 1
+            if self.fail_open:
+                log.warning("rate limits not counted (fail open): %s", error.reason)
+                await self.app(scope, receive, send)
+                return
+            log.warning("request refused: rate limits cannot be counted: %s", error.reason)
+            await send_error(send, error)
+            return
+        refused = [v for v in verdicts if not v.allowed]
+        if refused:
+            worst = max(refused, key=lambda v: v.retry_after)
+            headers = [(k.decode(), v.decode()) for k, v in _headers(worst)]
+            await send_error(
+                send,
+                RateLimited(
+                    "Too many requests: slow down and retry after the time given.",
+                    headers=[("retry-after", str(max(1, worst.retry_after))), *headers],
+                ),
+            )
+            return
+        extra = _headers(min(verdicts, key=lambda v: v.remaining))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _count(
+        self, scope: Scope, route: str | None, limits: Sequence[RateLimit]
+    ) -> list[Verdict]:
+        identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
+        client_ip: str | None = scope.get(CLIENT_IP_SCOPE_KEY)
+        if client_ip is None:
+            client = scope.get("client")
+            client_ip = client[0] if client else None
+        return [
+            await self.limiter.hit(limit_key(limit, route, identity, client_ip), limit)
+            for limit in limits
+        ]
