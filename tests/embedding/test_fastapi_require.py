@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Security
 from authgate.embedding.fastapi import (
     Authenticated,
     MaybeAnonymous,
+    declare_api_key_header,
     error_response,
     install_error_handler,
     require,
@@ -279,3 +280,15 @@ def test_openapi_declares_schemes_and_scopes() -> None:
     assert security("/any") == [{"ApiKeyHeader": []}, {"Basic": []}, {"Bearer": []}]
     # the declaration-only schemes add no parameters of their own
     assert "parameters" not in doc["paths"]["/read"]["get"]
+
+
+def test_declare_api_key_header_names_the_header_in_openapi() -> None:
+    app = build()
+    declare_api_key_header(app, "X-Service-Key")
+    doc = app.openapi()
+    assert doc["components"]["securitySchemes"]["ApiKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Service-Key",
+    }
+    assert app.openapi() is doc  # generated once

@@ -12,6 +12,7 @@ from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.schemes.apikey import ApiKeyAuthenticator
 from authgate.schemes.base import Headers, KeyPairCredential
+from authgate.schemes.basic import BasicAuthenticator
 from authgate.schemes.chain import SchemeChain
 
 ALICE = Identity(subject="alice", principal_id="u1", scheme="apikey", credential_id="k1")
@@ -63,6 +64,18 @@ async def test_forwarded_for_used_from_trusted_proxy() -> None:
         assert r.text == "-|203.0.113.9"  # rightmost untrusted hop, not the spoofable leftmost
         r = await c.get("/", headers={"X-Forwarded-For": "not-an-ip"})
         assert r.text == "-|10.1.2.3"
+
+
+async def test_several_challenges_go_out_in_one_folded_header() -> None:
+    # the one error writer (http.asgi.send_error) folds repeated headers as FastAPI's
+    # error handler does: one WWW-Authenticate field, challenges comma-separated
+    chain = SchemeChain([ApiKeyAuthenticator(OneKey()), BasicAuthenticator(OneKey())])
+    transport = httpx2.ASGITransport(app=AuthMiddleware(echo, chain), client=("192.0.2.1", 1))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://app") as c:
+        r = await c.get("/", headers={"Authorization": "Unknown abc"})
+    assert r.status_code == 401
+    assert r.headers.get_list("www-authenticate") == [", ".join(chain.challenges)]
+    assert len(chain.challenges) == 2
 
 
 def test_proxy_parsing_edge_cases() -> None:

@@ -104,6 +104,18 @@ async def test_empty_challenges_are_not_sent() -> None:
     assert r.headers.get_list("www-authenticate") == ['Basic realm="authgate"']
 
 
+async def test_several_challenges_are_folded_into_one_header() -> None:
+    # one wire shape on every front (http.asgi.send_error, FastAPI's error_response):
+    # the challenges in one WWW-Authenticate field, comma-separated (RFC 9110 §11.6.1)
+    challenges = ['ApiKey realm="authgate", header="X-API-Key"', 'Basic realm="authgate"']
+    mw = PolicyMiddleware(app, POLICY, challenges=challenges)
+    transport = httpx2.ASGITransport(app=mw, client=("192.0.2.1", 1))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://app") as c:
+        r = await c.get("/items/1")
+    assert r.status_code == 401
+    assert r.headers.get_list("www-authenticate") == [", ".join(challenges)]
+
+
 async def test_insufficient_scope_is_403() -> None:
     async with client() as c:
         r = await c.post("/items/1", headers=READER)

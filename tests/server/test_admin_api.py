@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx2
 import pytest
-from tests.conftest import Accounts
+from tests.conftest import Accounts, make_settings
 
 from authgate.runtime import Runtime
+from authgate.server import AuthgateServer
 
 
 @pytest.fixture
@@ -251,3 +254,13 @@ async def test_openapi_declares_security_schemes(client: httpx2.AsyncClient) -> 
     assert schemes["Basic"]["scheme"] == "basic"
     assert {"/v1/keys", "/v1/users", "/v1/audit", "/v1/whoami", "/healthz"} <= set(doc["paths"])
     assert doc["paths"]["/v1/keys"]["post"]["security"]
+
+
+async def test_openapi_names_the_configured_api_key_header(tmp_path: Path) -> None:
+    server = AuthgateServer(make_settings(tmp_path, api_key_header="X-Custom-Key"))
+    transport = httpx2.ASGITransport(app=server.api)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        doc = (await c.get("/openapi.json")).json()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["ApiKeyHeader"] == {"type": "apiKey", "in": "header", "name": "X-Custom-Key"}
+    assert doc["paths"]["/v1/keys"]["post"]["security"][0] == {"ApiKeyHeader": []}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request, Security
 from fastapi.security import (
@@ -48,6 +48,7 @@ from authgate.schemes.anonymous import ANONYMOUS
 __all__ = [
     "Authenticated",
     "MaybeAnonymous",
+    "declare_api_key_header",
     "error_response",
     "install_error_handler",
     "require",
@@ -80,9 +81,10 @@ class _Bearer(HTTPBearer):
         return None
 
 
-# Same scheme names as authgate's own server (authgate.server.deps).
+_API_KEY_SCHEME = "ApiKeyHeader"
+# The scheme names of the OpenAPI document (authgate's own server uses these too).
 _DECLARED: dict[str, _ApiKeyHeader | _Basic | _Bearer] = {
-    "apikey": _ApiKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader"),
+    "apikey": _ApiKeyHeader(name="X-API-Key", auto_error=False, scheme_name=_API_KEY_SCHEME),
     "basic": _Basic(auto_error=False, scheme_name="Basic"),
     "bearer": _Bearer(auto_error=False, scheme_name="Bearer"),
 }
@@ -241,6 +243,26 @@ def error_response(error: AuthError) -> Response:
     """``error`` as the server renders it: JSON body, ``no-store``, folded challenges."""
     status, headers, body = render(error)
     return Response(body, status_code=status, headers=fold_headers(headers))
+
+
+def declare_api_key_header(app: FastAPI, header: str) -> None:
+    """Name ``header`` as the API-key header in ``app``'s OpenAPI document.
+
+    The dependencies declare ``X-API-Key`` when routes are defined; an application whose
+    :class:`~authgate.schemes.apikey.ApiKeyAuthenticator` reads another header says so
+    here, once, and the document names that header.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI's own, cached on the app after the first call
+        declared = document.get("components", {}).get("securitySchemes", {})
+        if _API_KEY_SCHEME in declared:
+            declared[_API_KEY_SCHEME]["name"] = header
+        return document
+
+    # FastAPI documents replacing app.openapi to change the generated document
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_error_handler(app: FastAPI) -> None:

@@ -32,6 +32,7 @@ from authgate.http.client_certs import tls_client_chain
 from authgate.http.headers import Headers
 from authgate.http.proxies import TrustedProxies
 from authgate.http.request import RequestView
+from authgate.identity import Identity
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.fastpath import VerifiedIdentityCache
 
@@ -80,6 +81,7 @@ class AuthMiddleware:
         self._credential = frozenset(h.encode() for h in chain.credential_headers)
         self._single = self._credential | {b"host"}
         self._params = frozenset(chain.credential_params)
+        self._proxied = self.proxies.enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,59 +89,26 @@ class AuthMiddleware:
             return
         client = scope.get("client")
         peer = client[0] if client else None
-        in_app = False  # the fast path calls the app inside the try below
         try:
             credential = self._scan(scope["headers"])
-            cache_key = None
-            if (
-                credential is not None
-                and self.verified is not None
-                and self._no_query_credential(scope.get("query_string", b""))
-                and not _has_tls_client_cert(scope)  # a client certificate is a credential too
-            ):
-                cache_key = self.verified.key(*credential)
-                identity = self.verified.get(cache_key)
-                if identity is not None:
-                    scope[IDENTITY_SCOPE_KEY] = identity
-                    scope[CLIENT_IP_SCOPE_KEY] = (
-                        peer if not self.proxies.enabled else self._client_ip(scope, peer)
-                    )
-                    in_app = True
-                    await self.app(scope, receive, send)
-                    return
-            headers = Headers.from_asgi(scope["headers"])
-            client_ip = self.proxies.client_ip(peer, headers)
-            view = RequestView(
-                method=scope["method"],
-                scheme=scope.get("scheme", "http"),
-                authority=headers.get("host") or "",
-                path=request_path(scope),
-                query=scope.get("query_string", b"").decode("latin-1"),
-                headers=headers,
-                client_ip=client_ip,
-                peer=peer,
-                tls_client_chain=tls_client_chain(scope) if "extensions" in scope else (),
-            )
-            epoch = self.verified.epoch if self.verified is not None else 0
-            scheme = self.chain.select(view)
+            cache_key = self._cache_key(scope, credential) if credential is not None else None
             identity = None
-            if scheme is not None:
-                if scheme.needs_body:
-                    body = await read_body(receive, self.max_body)
-                    if body is None:
-                        return  # the client went away: nobody to answer
-                    view = _with_body(view, body)
-                    receive = _replay(body, receive)
-                identity = await scheme.authenticate(view)
-                if cache_key is not None and scheme.cacheable and self.verified is not None:
-                    self.verified.put(cache_key, identity, epoch=epoch)
+            if cache_key is not None:
+                assert self.verified is not None  # noqa: S101 - no cache, no key
+                identity = self.verified.get(cache_key)
+            if identity is not None:  # the hot path: verified before, by this header alone
+                client_ip = self._client_ip(scope, peer) if self._proxied else peer
+            else:
+                identity, client_ip, receive = await self._authenticate(
+                    scope, receive, peer, cache_key
+                )
         except AuthError as error:
             await self._audit_failure(error, scope, self._client_ip(scope, peer))
             await send_error(send, error)
             return
+        except _Gone:
+            return  # the client went away while its body was read: nobody to answer
         except Exception as exc:
-            if in_app:
-                raise
             # A scheme's bug must not skip the audit trail or leak a traceback: it is a
             # failed authentication like any other, answered with a bare 500.
             log.exception("authentication failed unexpectedly")
@@ -150,6 +119,58 @@ class AuthMiddleware:
         scope[IDENTITY_SCOPE_KEY] = identity
         scope[CLIENT_IP_SCOPE_KEY] = client_ip
         await self.app(scope, receive, send)
+
+    def _cache_key(self, scope: Scope, credential: tuple[bytes, bytes]) -> str | None:
+        """The verified-identity cache's key for a request whose only credential is
+        ``credential``, or None when the request may not use the cache: a credential in
+        the query string, or a client certificate (a credential too)."""
+        if self.verified is None:
+            return None
+        query: bytes = scope.get("query_string", b"")
+        if query and not self._no_query_credential(query):
+            return None
+        if "extensions" in scope and _has_tls_client_cert(scope):
+            return None
+        return self.verified.key(*credential)
+
+    async def _authenticate(
+        self, scope: Scope, receive: Receive, peer: str | None, cache_key: str | None
+    ) -> tuple[Identity | None, str | None, Receive]:
+        """Run the scheme chain: the identity (None: no credentials), the trusted client
+        address, and the channel the app reads the body from.
+
+        Raises:
+            AuthError: the request is refused.
+            _Gone: the client disconnected while a signing scheme read its body.
+        """
+        headers = Headers.from_asgi(scope["headers"])
+        client_ip = self.proxies.client_ip(peer, headers)
+        view = RequestView(
+            method=scope["method"],
+            scheme=scope.get("scheme", "http"),
+            authority=headers.get("host") or "",
+            path=request_path(scope),
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            client_ip=client_ip,
+            peer=peer,
+            tls_client_chain=tls_client_chain(scope) if "extensions" in scope else (),
+        )
+        verified = self.verified
+        epoch = verified.epoch if verified is not None else 0
+        scheme = self.chain.select(view)
+        if scheme is None:
+            return None, client_ip, receive
+        if scheme.needs_body:
+            body = await read_body(receive, self.max_body)
+            if body is None:
+                raise _Gone
+            view = _with_body(view, body)
+            receive = _replay(body, receive)
+        identity = await scheme.authenticate(view)
+        if cache_key is not None and scheme.cacheable and verified is not None:
+            verified.put(cache_key, identity, epoch=epoch)
+        return identity, client_ip, receive
 
     async def screen(self, scope: Scope, send: Send) -> bool:
         """The middleware's header checks without its chain, for endpoints that
@@ -178,12 +199,14 @@ class AuthMiddleware:
         Refuses a duplicated Host or credential header (400) and an oversized credential
         (413). Returns the credential header when it is the only one, else None.
         """
+        single = self._single
         found: tuple[bytes, bytes] | None = None
+        credentials = 0
         seen: list[bytes] = []  # a request has few of these headers: a list is cheapest
         for name, value in raw:
-            if name not in self._single:
+            if name not in single:
                 name = name.lower()  # ASGI servers send lower-case names; be sure anyway
-                if name not in self._single:
+                if name not in single:
                     continue
             if name in seen:  # any repeat, also when other headers stand in between
                 raise InvalidRequest(f"duplicate {name.decode()} header")
@@ -193,7 +216,7 @@ class AuthMiddleware:
             if len(value) > self.max_credential_length:
                 raise PayloadTooLarge("credential header too large")
             found = (name, value)
-        credentials = len(seen) - (b"host" in seen)
+            credentials += 1
         return found if credentials == 1 else None
 
     def _no_query_credential(self, query: bytes) -> bool:
@@ -205,7 +228,7 @@ class AuthMiddleware:
         return names.isdisjoint(self._params)
 
     def _client_ip(self, scope: Scope, peer: str | None) -> str | None:
-        if not self.proxies.enabled:
+        if not self._proxied:
             return peer
         return self.proxies.client_ip(peer, Headers.from_asgi(scope["headers"]))
 
@@ -226,6 +249,10 @@ class AuthMiddleware:
                 },
             )
         )
+
+
+class _Gone(Exception):  # a signal: the client disconnected
+    """The client disconnected before its body was read."""
 
 
 def _has_tls_client_cert(scope: Scope) -> bool:

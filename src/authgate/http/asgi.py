@@ -1,4 +1,4 @@
-"""ASGI type names, the scope keys authgate writes, and the one error writer.
+"""ASGI type names, the scope keys authgate writes, and the helpers every front shares.
 
 The middleware puts the caller's :class:`~authgate.identity.Identity` (None: no
 credentials were sent) under :data:`IDENTITY_SCOPE_KEY` and the trusted client address
@@ -8,7 +8,7 @@ them from here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ __all__ = [
     "read_body",
     "request_path",
     "send_error",
+    "send_response",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -75,17 +76,35 @@ def fold_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     return folded
 
 
-async def send_error(send: Send, error: AuthError) -> None:
-    status, headers, body = render(error)
+async def send_response(
+    send: Send,
+    status: int,
+    headers: Sequence[tuple[bytes, bytes]],
+    body: bytes,
+    tail: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Start and finish a response: ``headers``, ``Content-Length``, then ``tail`` (the
+    order Starlette's responses use, so a plain-ASGI answer and its FastAPI twin send the
+    same bytes). The headers go out in a fresh list: whatever wraps the app may change it.
+    """
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-            + [(b"content-length", str(len(body)).encode())],
+            "headers": [*headers, (b"content-length", b"%d" % len(body)), *tail],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send: Send, error: AuthError) -> None:
+    """The one error writer of every plain-ASGI front (middleware, policy, server, OAuth
+    endpoints): :func:`~authgate.errors.render`'s answer with repeated headers (several
+    ``WWW-Authenticate`` challenges) folded by :func:`fold_headers`, as FastAPI's error
+    handler sends it."""
+    status, headers, body = render(error)
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fold_headers(headers).items()]
+    await send_response(send, status, raw, body)
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:

@@ -20,11 +20,11 @@ from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import Unauthorized
 from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
-    IDENTITY_SCOPE_KEY,
     ASGIApp,
     Receive,
     Scope,
     Send,
+    get_identity,
     request_path,
     send_error,
 )
@@ -67,7 +67,7 @@ class PolicyMiddleware:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
+        identity = get_identity(scope)
         if CLIENT_IP_SCOPE_KEY in scope:
             client_ip: str | None = scope[CLIENT_IP_SCOPE_KEY]
         else:  # no AuthMiddleware in front: the peer is all we can trust

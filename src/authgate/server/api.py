@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from authgate.embedding.fastapi import error_response
+from authgate.embedding.fastapi import declare_api_key_header, error_response
 from authgate.errors import AuthError, InvalidRequest, NotFound
 from authgate.server import (
     routes_audit,
@@ -30,7 +30,8 @@ from authgate.server.readiness import unavailable_dependencies
 __all__ = ["create_api"]
 
 
-def create_api() -> FastAPI:
+def create_api(*, api_key_header: str = "X-API-Key") -> FastAPI:
+    """The FastAPI app; its OpenAPI document names ``api_key_header`` (``Settings``)."""
     api = FastAPI(
         title="authgate",
         version="0.1.0",
@@ -99,4 +100,5 @@ def create_api() -> FastAPI:
     api.include_router(routes_authorize.router)
     api.include_router(routes_device.router)
     api.include_router(routes_device_page.router)
+    declare_api_key_header(api, api_key_header)
     return api

@@ -21,13 +21,22 @@ import logging
 from authgate.config import Settings
 from authgate.embedding.middleware import AuthMiddleware
 from authgate.errors import PayloadTooLarge
-from authgate.http.asgi import ASGIApp, Message, Receive, Scope, Send, get_identity, send_error
+from authgate.http.asgi import (
+    IDENTITY_SCOPE_KEY,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    send_error,
+    send_response,
+)
 from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
 from authgate.policy import PolicyMiddleware, load_policy
 from authgate.runtime import Runtime
 from authgate.server.api import create_api
-from authgate.server.forward_auth import ForwardAuth, is_verify_path
+from authgate.server.forward_auth import VERIFY_PATH, ForwardAuth, is_verify_path
 from authgate.server.oauth_asgi import (
     OAuthEndpoints,
     client_authenticating_path,
@@ -38,24 +47,16 @@ __all__ = ["AuthgateServer"]
 
 log = logging.getLogger("authgate.server")
 
-_JSON_HEADERS = [
+_JSON_HEADERS = (
     (b"content-type", b"application/json"),
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
-]
+)
 _HEALTH_BODY = b'{"status":"ok"}'
 _MAX_API_BODY = 64 * 1024
-
-
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+# the prefixes of the endpoints that do not meet the scheme chain first: the OAuth
+# endpoints that authenticate clients, forward auth
+_OTHER_FRONTS = ("/oauth/", VERIFY_PATH)
 
 
 class AuthgateServer:
@@ -68,7 +69,7 @@ class AuthgateServer:
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.api = create_api()
+        self.api = create_api(api_key_header=settings.api_key_header)
         self._auth: AuthMiddleware | None = None
         self._oauth: OAuthEndpoints | None = None
         self._verify: ForwardAuth | None = None
@@ -80,6 +81,8 @@ class AuthgateServer:
     def _wire(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.api.state.runtime = runtime
+        # the 401 of the FastAPI routes' Caller carries the chain's challenges
+        self.api.state.authgate_challenges = runtime.chain.challenges
         after: ASGIApp = self._after_auth
         policy = None
         if self.settings.policy_file is not None:
@@ -134,18 +137,20 @@ class AuthgateServer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"] == "/healthz" and scope["method"] in ("GET", "HEAD"):
-                await _send_json(send, 200, _HEALTH_BODY)
+            path = scope["path"]
+            if path == "/healthz" and scope["method"] in ("GET", "HEAD"):
+                await send_response(send, 200, _JSON_HEADERS, _HEALTH_BODY)
                 return
             if self._auth is None or self._oauth is None:
-                await _send_json(send, 503, b'{"error":"starting"}')
+                await send_response(send, 503, _JSON_HEADERS, b'{"error":"starting"}')
                 return
-            if client_authenticating_path(scope) is not None:
-                await self._oauth(scope, receive, send)
-                return
-            if self._verify is not None and is_verify_path(scope["path"]):
-                await self._verify(scope, receive, send)
-                return
+            if path.startswith(_OTHER_FRONTS):  # every other request (the hot path) stops here
+                if client_authenticating_path(scope) is not None:
+                    await self._oauth(scope, receive, send)
+                    return
+                if self._verify is not None and is_verify_path(path):
+                    await self._verify(scope, receive, send)
+                    return
             await self._auth(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -154,23 +159,23 @@ class AuthgateServer:
 
     async def _after_auth(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] == "/v1/whoami" and scope["method"] in ("GET", "HEAD"):
-            identity = get_identity(scope)
+            identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
             if identity is None:
                 assert self.runtime is not None  # noqa: S101 - wired before auth runs
                 await send_error(send, self.runtime.chain.unauthorized())
                 return
-            await _send_json(send, 200, self._whoami_body(identity))
+            hit = self._bodies.get(id(identity))
+            body = hit[1] if hit is not None and hit[0] is identity else self._whoami(identity)
+            await send_response(send, 200, _JSON_HEADERS, body)
             return
         if declared_too_large(scope, _MAX_API_BODY):
             await send_error(send, PayloadTooLarge("The request body is too large."))
             return
         await self.api(scope, _limit_body(receive), send)
 
-    def _whoami_body(self, identity: Identity) -> bytes:
-        # Cached identities are reused objects: encode each one's body once.
-        hit = self._bodies.get(id(identity))
-        if hit is not None and hit[0] is identity:
-            return hit[1]
+    def _whoami(self, identity: Identity) -> bytes:
+        """Encode ``identity``'s whoami body and keep it: the verified-identity cache hands
+        out the same object for every request with its credential."""
         body = json.dumps(identity.as_json(), separators=(",", ":")).encode()
         if len(self._bodies) >= 10_000:
             self._bodies.clear()

@@ -1,13 +1,18 @@
-"""FastAPI dependencies: the runtime, the caller's identity (declared in OpenAPI)."""
+"""FastAPI dependencies: the runtime, the caller's identity, the management guard.
+
+The caller is the embedding layer's :func:`~authgate.embedding.fastapi.require` (which
+declares the security schemes in OpenAPI; :func:`~authgate.server.api.create_api` names
+the configured API-key header there) plus the server's own rule: temporary SigV4
+credentials never use the admin API.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials, HTTPBearer
-from fastapi.security.http import HTTPAuthorizationCredentials
 
+from authgate.embedding.fastapi import require
 from authgate.errors import Forbidden, InsufficientScope
 from authgate.http.asgi import CLIENT_IP_SCOPE_KEY, get_identity
 from authgate.identity import Identity
@@ -25,26 +30,18 @@ __all__ = [
     "runtime",
 ]
 
-# Declared so OpenAPI lists the security schemes; the middleware has already verified.
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader")
-_basic = HTTPBasic(auto_error=False, scheme_name="Basic")
-_bearer = HTTPBearer(auto_error=False, scheme_name="Bearer")
-
 
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
 
-def caller(
-    request: Request,
-    _k: Annotated[str | None, Security(_api_key)] = None,
-    _b: Annotated[HTTPBasicCredentials | None, Security(_basic)] = None,
-    _t: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-) -> Identity:
-    identity = get_identity(request.scope)
-    if identity is None:
-        raise runtime(request).chain.unauthorized()
+def caller(identity: Annotated[Identity, Security(require())]) -> Identity:
+    """The authenticated caller (401 with the chain's challenges without credentials).
+
+    Raises:
+        Forbidden: temporary SigV4 credentials (a ``session`` claim).
+    """
     if identity.claims.get("session"):
         # temporary SigV4 credentials call APIs; they never manage accounts or keys
         raise Forbidden("temporary credentials cannot use the admin API")

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from authgate.embedding.middleware import AuthMiddleware
-from authgate.errors import AuthError, PayloadTooLarge, render
+from authgate.errors import AuthError, PayloadTooLarge
 from authgate.http.asgi import (
     CLIENT_IP_SCOPE_KEY,
     IDENTITY_SCOPE_KEY,
@@ -42,9 +42,10 @@ from authgate.http.asgi import (
     Receive,
     Scope,
     Send,
-    fold_headers,
     read_body,
     request_path,
+    send_error,
+    send_response,
 )
 from authgate.oauth.form import parse_form
 from authgate.oauth.server import INACTIVE
@@ -62,11 +63,11 @@ __all__ = [
 log = logging.getLogger("authgate.server")
 
 # RFC 6749 §5.1: "Cache-Control: no-store" and "Pragma: no-cache" on every token response
-_JSON_HEADERS = [
+_JSON_HEADERS = (
     (b"cache-control", b"no-store"),
     (b"pragma", b"no-cache"),
-]
-_CONTENT_TYPE = (b"content-type", b"application/json")
+)
+_CONTENT_TYPE = ((b"content-type", b"application/json"),)
 _INACTIVE_BODY = json.dumps(INACTIVE, separators=(",", ":")).encode()
 # the FastAPI app's answer to an unexpected exception (server.api), byte for byte
 _SERVER_ERROR_BODY = b'{"error":"server_error","error_description":"Internal error."}'
@@ -197,16 +198,16 @@ class OAuthEndpoints:
             )
             out = await handler(self.runtime, scope, _header(headers, b"authorization"), form)
         except AuthError as error:
-            await _send_error(send, error)
+            await send_error(send, error)
             return
         except Exception:
             log.exception("%s failed", endpoint)
-            await _send(send, 500, [], _SERVER_ERROR_BODY, [_CONTENT_TYPE])
+            await send_response(send, 500, (), _SERVER_ERROR_BODY, _CONTENT_TYPE)
             return
         if out is None:  # revocation: 200 with an empty body (RFC 7009 §2.2)
-            await _send(send, 200, _JSON_HEADERS, b"")
+            await send_response(send, 200, _JSON_HEADERS, b"")
         else:
-            await _send(send, 200, _JSON_HEADERS, out, [_CONTENT_TYPE])
+            await send_response(send, 200, _JSON_HEADERS, out, _CONTENT_TYPE)
 
 
 def _header(raw: list[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -215,28 +216,3 @@ def _header(raw: list[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-async def _send(
-    send: Send,
-    status: int,
-    head: list[tuple[bytes, bytes]],
-    body: bytes,
-    tail: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    """Start and finish a response; ``Content-Length`` between ``head`` and ``tail`` (the
-    order Starlette's responses use, so both twins send the same bytes)."""
-    headers = [*head, (b"content-length", str(len(body)).encode())]
-    if tail:
-        headers.extend(tail)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send: Send, error: AuthError) -> None:
-    """The one renderer's answer, as the FastAPI app sends it: repeated headers (several
-    ``WWW-Authenticate`` challenges) folded into one comma-separated value (RFC 9110
-    §5.3)."""
-    status, headers, body = render(error)
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fold_headers(headers).items()]
-    await _send(send, status, raw, body)
