@@ -91,6 +91,7 @@ class AuditRecord:
         scheme: str | None = None,
         status: int = 401,
         error: str = "unauthorized",
+        method: str = "POST",
         detail: dict[str, Any] | None = None,
     ) -> AuditRecord:
         """A failed authentication outside the scheme chain (which records its own):
@@ -109,7 +110,7 @@ class AuditRecord:
                 "status": status,
                 "error": error,
                 "reason": reason,
-                "method": "POST",
+                "method": method,
                 "path": path,
                 **(detail or {}),
             },

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,6 +34,7 @@ from authgate.http.headers import Headers
 from authgate.http.proxies import TrustedProxies
 from authgate.http.request import RequestView
 from authgate.identity import Identity
+from authgate.metrics import AuthgateMetrics
 from authgate.schemes.chain import SchemeChain
 from authgate.schemes.fastpath import VerifiedIdentityCache
 
@@ -70,8 +72,10 @@ class AuthMiddleware:
         max_credential_length: int = 4096,
         max_body: int = 1024 * 1024,
         verified: VerifiedIdentityCache | None = None,
+        metrics: AuthgateMetrics | None = None,
     ) -> None:
         self.app = app
+        self.metrics = metrics
         self.chain = chain
         self.audit = audit
         self.proxies = trusted_proxies or TrustedProxies()
@@ -98,6 +102,9 @@ class AuthMiddleware:
                 identity = self.verified.get(cache_key)
             if identity is not None:  # the hot path: verified before, by this header alone
                 client_ip = self._client_ip(scope, peer) if self._proxied else peer
+                if self.metrics is not None:
+                    self.metrics.identity_cache.inc("hit")
+                    self.metrics.requests.inc(identity.scheme, "success")
             else:
                 identity, client_ip, receive = await self._authenticate(
                     scope, receive, peer, cache_key
@@ -160,6 +167,8 @@ class AuthMiddleware:
         epoch = verified.epoch if verified is not None else 0
         scheme = self.chain.select(view)
         if scheme is None:
+            if self.metrics is not None:
+                self.metrics.requests.inc("none", "anonymous")
             return None, client_ip, receive
         if scheme.needs_body:
             body = await read_body(receive, self.max_body)
@@ -167,7 +176,21 @@ class AuthMiddleware:
                 raise _Gone
             view = _with_body(view, body)
             receive = _replay(body, receive)
-        identity = await scheme.authenticate(view)
+        metrics = self.metrics
+        if metrics is None:
+            identity = await scheme.authenticate(view)
+        else:
+            if cache_key is not None:
+                metrics.identity_cache.inc("miss")
+            started = time.perf_counter()
+            try:
+                identity = await scheme.authenticate(view)
+            except AuthError:
+                metrics.requests.inc(scheme.name, "failure")
+                raise
+            finally:
+                metrics.verification.observe(time.perf_counter() - started, scheme.name)
+            metrics.requests.inc(scheme.name, "success")
         if cache_key is not None and scheme.cacheable and verified is not None:
             verified.put(cache_key, identity, epoch=epoch)
         return identity, client_ip, receive
@@ -236,17 +259,13 @@ class AuthMiddleware:
         if self.audit is None:
             return
         await self.audit.emit(
-            AuditRecord(
-                "auth.failure",
-                outcome="failure",
+            AuditRecord.authentication_failure(
+                scope.get("path", ""),
+                reason=error.reason,
                 client_ip=client_ip,
-                detail={
-                    "status": error.status,
-                    "error": error.code,
-                    "reason": error.reason,
-                    "method": scope.get("method", ""),
-                    "path": scope.get("path", ""),
-                },
+                status=error.status,
+                error=error.code,
+                method=scope.get("method", ""),
             )
         )
 

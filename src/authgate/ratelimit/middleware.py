@@ -17,8 +17,9 @@ An allowed response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset`` (draft-ietf-httpapi-ratelimit-headers) of the tightest limit; a
 refused request gets 429 ``rate_limited`` with ``Retry-After`` and the same headers.
 When the store (Redis) cannot answer, ``fail_open`` decides: let the request through
-(counted in :attr:`RateLimitMiddleware.store_failures`, logged) or refuse it with 503 and
-``Retry-After`` — never a 500.
+or refuse it with 503 and ``Retry-After`` — never a 500. Either way it is logged and
+counted (:attr:`RateLimitMiddleware.store_failures`, and the
+``authgate_ratelimit_decisions_total{decision="store_error"}`` metric).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from authgate.http.asgi import (
 )
 from authgate.identity import Identity
 from authgate.kv.store import StoreUnavailable, hashed
+from authgate.metrics import AuthgateMetrics
 from authgate.policy.evaluate import Decision
 from authgate.policy.middleware import DECISION_SCOPE_KEY
 from authgate.policy.model import RateLimit
@@ -84,11 +86,23 @@ class RateLimitMiddleware:
             limit nobody can rely on).
     """
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, *, fail_open: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        *,
+        fail_open: bool = False,
+        metrics: AuthgateMetrics | None = None,
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.fail_open = fail_open
+        self.metrics = metrics
         self.store_failures = 0
+
+    def _count_decision(self, decision: str) -> None:
+        if self.metrics is not None:
+            self.metrics.ratelimit.inc(decision)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         decision: Decision | None = scope.get(DECISION_SCOPE_KEY)
@@ -99,6 +113,7 @@ class RateLimitMiddleware:
             verdicts = await self._count(scope, decision.route, decision.rate_limits)
         except StoreUnavailable as error:
             self.store_failures += 1
+            self._count_decision("store_error")
             if self.fail_open:
                 log.warning("rate limits not counted (fail open): %s", error.reason)
                 await self.app(scope, receive, send)
@@ -107,6 +122,7 @@ class RateLimitMiddleware:
             await send_error(send, error)
             return
         refused = [v for v in verdicts if not v.allowed]
+        self._count_decision("refused" if refused else "allowed")
         if refused:
             worst = max(refused, key=lambda v: v.retry_after)
             headers = [(k.decode(), v.decode()) for k, v in _headers(worst)]

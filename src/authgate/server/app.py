@@ -20,7 +20,7 @@ import logging
 
 from authgate.config import Settings
 from authgate.embedding.middleware import AuthMiddleware
-from authgate.errors import PayloadTooLarge
+from authgate.errors import NotFound, PayloadTooLarge
 from authgate.http.asgi import (
     IDENTITY_SCOPE_KEY,
     ASGIApp,
@@ -33,7 +33,9 @@ from authgate.http.asgi import (
 )
 from authgate.http.proxies import TrustedProxies
 from authgate.identity import Identity
+from authgate.metrics import CONTENT_TYPE
 from authgate.policy import PolicyMiddleware, load_policy
+from authgate.ratelimit import RateLimitMiddleware
 from authgate.runtime import Runtime
 from authgate.server.api import create_api
 from authgate.server.forward_auth import VERIFY_PATH, ForwardAuth, is_verify_path
@@ -56,7 +58,8 @@ _HEALTH_BODY = b'{"status":"ok"}'
 _MAX_API_BODY = 64 * 1024
 # the prefixes of the endpoints that do not meet the scheme chain first: the OAuth
 # endpoints that authenticate clients, forward auth
-_OTHER_FRONTS = ("/oauth/", VERIFY_PATH)
+METRICS_PATH = "/metrics"
+_OTHER_FRONTS = ("/oauth/", VERIFY_PATH, METRICS_PATH)
 
 
 class AuthgateServer:
@@ -73,6 +76,7 @@ class AuthgateServer:
         self._auth: AuthMiddleware | None = None
         self._oauth: OAuthEndpoints | None = None
         self._verify: ForwardAuth | None = None
+        self._metrics_networks = TrustedProxies(settings.metrics_networks)
         self._owns_runtime = runtime is None
         self._bodies: dict[int, tuple[Identity, bytes]] = {}
         if runtime is not None:
@@ -83,13 +87,28 @@ class AuthgateServer:
         self.api.state.runtime = runtime
         # the 401 of the FastAPI routes' Caller carries the chain's challenges
         self.api.state.authgate_challenges = runtime.chain.challenges
-        after: ASGIApp = self._after_auth
-        policy = None
-        if self.settings.policy_file is not None:
-            policy = load_policy(self.settings.policy_file)
-            after = PolicyMiddleware(
-                after, policy, challenges=runtime.chain.challenges, audit=runtime.audit
+        policy = (
+            load_policy(self.settings.policy_file)
+            if self.settings.policy_file is not None
+            else None
+        )
+
+        def decide(app: ASGIApp) -> ASGIApp:
+            """The policy, then its rate limits, in front of ``app`` (nothing without one)."""
+            if policy is None:
+                return app
+            if runtime.limiter is not None and any(r.limits for r in policy.routes):
+                app = RateLimitMiddleware(
+                    app,
+                    runtime.limiter,
+                    fail_open=self.settings.rate_limit_fail_open,
+                    metrics=runtime.metrics,
+                )
+            return PolicyMiddleware(
+                app, policy, challenges=runtime.chain.challenges, audit=runtime.audit
             )
+
+        after = decide(self._after_auth)
         proxies = TrustedProxies(self.settings.trusted_proxies)
 
         def authenticate(app: ASGIApp) -> AuthMiddleware:
@@ -100,21 +119,15 @@ class AuthgateServer:
                 trusted_proxies=proxies,
                 max_credential_length=self.settings.max_credential_length,
                 verified=runtime.verified,
+                metrics=runtime.metrics,
             )
 
         self._auth = authenticate(after)
-
-        def forward(answer: ASGIApp) -> ASGIApp:
-            if policy is None:
-                return authenticate(answer)
-            return authenticate(
-                PolicyMiddleware(
-                    answer, policy, challenges=runtime.chain.challenges, audit=runtime.audit
-                )
-            )
-
         self._verify = ForwardAuth(
-            forward, unauthorized=runtime.chain.unauthorized, proxies=proxies, audit=runtime.audit
+            lambda answer: authenticate(decide(answer)),
+            unauthorized=runtime.chain.unauthorized,
+            proxies=proxies,
+            audit=runtime.audit,
         )
         self._oauth = OAuthEndpoints(
             runtime,
@@ -151,6 +164,9 @@ class AuthgateServer:
                 if self._verify is not None and is_verify_path(path):
                     await self._verify(scope, receive, send)
                     return
+                if path == METRICS_PATH and self.runtime is not None:
+                    await self._metrics(scope, send, self.runtime)
+                    return
             await self._auth(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -181,6 +197,18 @@ class AuthgateServer:
             self._bodies.clear()
         self._bodies[id(identity)] = (identity, body)
         return body
+
+    async def _metrics(self, scope: Scope, send: Send, runtime: Runtime) -> None:
+        """Prometheus metrics, for ``metrics_networks`` only (the direct peer: a proxy's
+        headers never open them); anyone else gets the 404 of a path that is not there."""
+        client = scope.get("client")
+        if scope["method"] not in ("GET", "HEAD") or not self._metrics_networks.is_trusted(
+            client[0] if client else None
+        ):
+            await send_error(send, NotFound("No such endpoint."))
+            return
+        headers = [(b"content-type", CONTENT_TYPE.encode()), (b"cache-control", b"no-store")]
+        await send_response(send, 200, headers, runtime.metrics.registry.render())
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -104,16 +104,12 @@ class ForwardAuth:
         if self.audit is None:
             return
         await self.audit.emit(
-            AuditRecord(
-                "auth.failure",
-                outcome="failure",
+            AuditRecord.authentication_failure(
+                scope.get("path", ""),
+                reason=error.reason,
                 client_ip=peer,
-                detail={
-                    "status": error.status,
-                    "error": error.code,
-                    "reason": error.reason,
-                    "method": scope.get("method", ""),
-                    "path": scope.get("path", ""),
-                },
+                status=error.status,
+                error=error.code,
+                method=scope.get("method", ""),
             )
         )
