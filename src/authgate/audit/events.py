@@ -6,10 +6,12 @@ so a hostile value cannot forge log lines or terminal escapes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from authgate.errors import AuthError
 from authgate.identity import Identity
 
 __all__ = ["AuditRecord", "sanitize"]
@@ -114,6 +116,20 @@ class AuditRecord:
                 "path": path,
                 **(detail or {}),
             },
+        )
+
+    @classmethod
+    def refusal(
+        cls, error: AuthError, scope: Mapping[str, Any], client_ip: str | None
+    ) -> AuditRecord:
+        """``auth.failure`` for a request an ASGI front refused with ``error``."""
+        return cls.authentication_failure(
+            scope.get("path", ""),
+            reason=error.reason,
+            client_ip=client_ip,
+            status=error.status,
+            error=error.code,
+            method=scope.get("method", ""),
         )
 
     @classmethod

@@ -258,16 +258,7 @@ class AuthMiddleware:
     async def _audit_failure(self, error: AuthError, scope: Scope, client_ip: str | None) -> None:
         if self.audit is None:
             return
-        await self.audit.emit(
-            AuditRecord.authentication_failure(
-                scope.get("path", ""),
-                reason=error.reason,
-                client_ip=client_ip,
-                status=error.status,
-                error=error.code,
-                method=scope.get("method", ""),
-            )
-        )
+        await self.audit.emit(AuditRecord.refusal(error, scope, client_ip))
 
 
 class _Gone(Exception):  # a signal: the client disconnected

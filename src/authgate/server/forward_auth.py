@@ -22,7 +22,15 @@ from collections.abc import Callable
 
 from authgate.audit import AuditRecord, AuditSink
 from authgate.errors import AuthError, Forbidden
-from authgate.http.asgi import ASGIApp, Receive, Scope, Send, get_identity, send_error
+from authgate.http.asgi import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    get_identity,
+    send_error,
+    send_response,
+)
 from authgate.http.forwarded import original_scope
 from authgate.http.identity_headers import identity_headers
 from authgate.http.proxies import TrustedProxies
@@ -75,7 +83,8 @@ class ForwardAuth:
                 )
             original = original_scope(scope, VERIFY_PATH)
         except AuthError as error:
-            await self._audit(error, scope, peer)
+            if self.audit is not None:
+                await self.audit.emit(AuditRecord.refusal(error, scope, peer))
             await send_error(send, error)
             return
         await self.pipeline(original, receive, send)
@@ -87,29 +96,5 @@ class ForwardAuth:
         if identity is None and (decision is None or not decision.allowed):
             await send_error(send, self.unauthorized())
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    *identity_headers(identity),
-                    (b"cache-control", b"no-store"),
-                    (b"content-length", b"0"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
-
-    async def _audit(self, error: AuthError, scope: Scope, peer: str | None) -> None:
-        if self.audit is None:
-            return
-        await self.audit.emit(
-            AuditRecord.authentication_failure(
-                scope.get("path", ""),
-                reason=error.reason,
-                client_ip=peer,
-                status=error.status,
-                error=error.code,
-                method=scope.get("method", ""),
-            )
-        )
+        headers = [*identity_headers(identity), (b"cache-control", b"no-store")]
+        await send_response(send, 200, headers, b"")
