@@ -26,18 +26,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from authgate.errors import RateLimited
-from authgate.http.asgi import (
-    CLIENT_IP_SCOPE_KEY,
-    IDENTITY_SCOPE_KEY,
-    ASGIApp,
-    Message,
-    Receive,
-    Scope,
-    Send,
-    send_error,
-)
+from authgate.http import asgi
 from authgate.identity import Identity
 from authgate.kv.store import StoreUnavailable, hashed
 from authgate.metrics import AuthgateMetrics
@@ -75,36 +67,31 @@ def _headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
     ]
 
 
+@dataclass
 class RateLimitMiddleware:
     """Enforce the deciding policy route's rate limits.
 
-    Args:
+    Attributes:
         app: the ASGI app behind the limits.
         limiter: the GCRA limiter on the shared store.
         fail_open: when the store cannot answer, let requests through (True) or refuse
             them with 503 (False, the default: a limit that silently stops holding is a
             limit nobody can rely on).
+        metrics: where decisions are counted, if anywhere.
+        store_failures: how often the store could not answer.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        limiter: RateLimiter,
-        *,
-        fail_open: bool = False,
-        metrics: AuthgateMetrics | None = None,
-    ) -> None:
-        self.app = app
-        self.limiter = limiter
-        self.fail_open = fail_open
-        self.metrics = metrics
-        self.store_failures = 0
+    app: asgi.ASGIApp
+    limiter: RateLimiter
+    fail_open: bool = False
+    metrics: AuthgateMetrics | None = None
+    store_failures: int = 0
 
     def _count_decision(self, decision: str) -> None:
         if self.metrics is not None:
             self.metrics.ratelimit.inc(decision)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         decision: Decision | None = scope.get(DECISION_SCOPE_KEY)
         if scope["type"] != "http" or decision is None or not decision.rate_limits:
             await self.app(scope, receive, send)
@@ -119,14 +106,14 @@ class RateLimitMiddleware:
                 await self.app(scope, receive, send)
                 return
             log.warning("request refused: rate limits cannot be counted: %s", error.reason)
-            await send_error(send, error)
+            await asgi.send_error(send, error)
             return
         refused = [v for v in verdicts if not v.allowed]
         self._count_decision("refused" if refused else "allowed")
         if refused:
             worst = max(refused, key=lambda v: v.retry_after)
             headers = [(k.decode(), v.decode()) for k, v in _headers(worst)]
-            await send_error(
+            await asgi.send_error(
                 send,
                 RateLimited(
                     "Too many requests: slow down and retry after the time given.",
@@ -136,7 +123,7 @@ class RateLimitMiddleware:
             return
         extra = _headers(min(verdicts, key=lambda v: v.remaining))
 
-        async def send_with_headers(message: Message) -> None:
+        async def send_with_headers(message: asgi.Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
@@ -144,10 +131,10 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     async def _count(
-        self, scope: Scope, route: str | None, limits: Sequence[RateLimit]
+        self, scope: asgi.Scope, route: str | None, limits: Sequence[RateLimit]
     ) -> list[Verdict]:
-        identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
-        client_ip: str | None = scope.get(CLIENT_IP_SCOPE_KEY)
+        identity = asgi.get_identity(scope)
+        client_ip: str | None = scope.get(asgi.CLIENT_IP_SCOPE_KEY)
         if client_ip is None:
             client = scope.get("client")
             client_ip = client[0] if client else None
