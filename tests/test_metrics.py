@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from authgate.metrics import AuthgateMetrics, MetricsRegistry
+from authgate.metrics import AuthgateMetrics, Counter, MetricsRegistry
 
 
 def test_counters_histograms_and_gauges_parse_as_prometheus_reads_them() -> None:
@@ -48,7 +48,7 @@ def test_counters_histograms_and_gauges_parse_as_prometheus_reads_them() -> None
 
 def test_label_values_are_escaped() -> None:
     registry = MetricsRegistry()
-    c = registry.counter("x_total", "X.", ("v",))
+    c = registry.add(Counter("x_total", "X.", ("v",)))
     c.inc('a"b\\c\nd')
     [family] = text_string_to_metric_families(registry.render().decode())
     [sample] = family.samples
@@ -57,6 +57,6 @@ def test_label_values_are_escaped() -> None:
 
 def test_a_name_is_registered_once() -> None:
     registry = MetricsRegistry()
-    registry.counter("x_total", "X.")
+    registry.add(Counter("x_total", "X."))
     with pytest.raises(ValueError, match="already"):
-        registry.counter("x_total", "X.")
+        registry.add(Counter("x_total", "X."))

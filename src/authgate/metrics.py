@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 __all__ = [
     "CONTENT_TYPE",
@@ -135,36 +136,20 @@ class Histogram(_Metric):
         return out
 
 
+M = TypeVar("M", bound=_Metric)
+
+
 class MetricsRegistry:
     """The metrics of one process, rendered for ``GET /metrics``."""
 
     def __init__(self) -> None:
         self.metrics: dict[str, _Metric] = {}
 
-    def _add(self, metric: _Metric) -> None:
+    def add(self, metric: M) -> M:
+        """Register ``metric`` (its name once) and return it."""
         if metric.name in self.metrics:
             raise ValueError(f"metric {metric.name!r} is registered already")
         self.metrics[metric.name] = metric
-
-    def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
-        metric = Counter(name, help, labels)
-        self._add(metric)
-        return metric
-
-    def histogram(
-        self,
-        name: str,
-        help: str,
-        labels: Sequence[str] = (),
-        buckets: Sequence[float] = LATENCY_BUCKETS,
-    ) -> Histogram:
-        metric = Histogram(name, help, labels, buckets)
-        self._add(metric)
-        return metric
-
-    def gauge(self, name: str, help: str, read: Callable[[], float]) -> Gauge:
-        metric = Gauge(name, help, read)
-        self._add(metric)
         return metric
 
     def render(self) -> bytes:
@@ -191,26 +176,39 @@ class AuthgateMetrics:
 
     def __init__(self, audit_queue_depth: Callable[[], float] = lambda: 0.0) -> None:
         self.registry = MetricsRegistry()
-        self.requests = self.registry.counter(
-            "authgate_requests_total",
-            "Requests authenticated, by scheme and outcome.",
-            ("scheme", "outcome"),
+        add = self.registry.add
+        self.requests = add(
+            Counter(
+                "authgate_requests_total",
+                "Requests authenticated, by scheme and outcome.",
+                ("scheme", "outcome"),
+            )
         )
-        self.verification = self.registry.histogram(
-            "authgate_verification_seconds",
-            "Seconds to verify a request's credentials through the scheme chain.",
-            ("scheme",),
+        self.verification = add(
+            Histogram(
+                "authgate_verification_seconds",
+                "Seconds to verify a request's credentials through the scheme chain.",
+                ("scheme",),
+            )
         )
-        self.identity_cache = self.registry.counter(
-            "authgate_identity_cache_total",
-            "Lookups in the verified-identity cache, by result.",
-            ("result",),
+        self.identity_cache = add(
+            Counter(
+                "authgate_identity_cache_total",
+                "Lookups in the verified-identity cache, by result.",
+                ("result",),
+            )
         )
-        self.ratelimit = self.registry.counter(
-            "authgate_ratelimit_decisions_total",
-            "Rate-limit decisions: allowed, refused, store_error.",
-            ("decision",),
+        self.ratelimit = add(
+            Counter(
+                "authgate_ratelimit_decisions_total",
+                "Rate-limit decisions: allowed, refused, store_error.",
+                ("decision",),
+            )
         )
-        self.audit_queue = self.registry.gauge(
-            "authgate_audit_queue_depth", "Audit events queued, not yet written.", audit_queue_depth
+        self.audit_queue = add(
+            Gauge(
+                "authgate_audit_queue_depth",
+                "Audit events queued, not yet written.",
+                audit_queue_depth,
+            )
         )
