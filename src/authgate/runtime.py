@@ -306,7 +306,6 @@ class Runtime:
         # themselves: the server sends them past the chain (authgate.server.oauth_asgi)
         chain = SchemeChain(schemes, extra_credential_headers=[settings.api_key_header])
         verified = VerifiedIdentityCache(
-            secrets.digester,
             ttl=settings.credential_cache_ttl,
             max_entries=settings.credential_cache_size,
         )

@@ -242,11 +242,10 @@ async def test_revocation_during_an_in_flight_lookup_is_not_cached_away(
 
 
 def test_identity_shortcut_ignores_results_from_before_a_clear() -> None:
-    from authgate.crypto.digest import Digester
     from authgate.identity import Identity
     from authgate.schemes.fastpath import VerifiedIdentityCache
 
-    cache = VerifiedIdentityCache(Digester(b"k" * 32))
+    cache = VerifiedIdentityCache()
     key = cache.key(b"x-api-key", b"agk_x")
     epoch = cache.epoch
     cache.clear()  # e.g. a revocation while the request was being verified

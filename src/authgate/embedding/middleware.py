@@ -127,7 +127,7 @@ class AuthMiddleware:
         scope[CLIENT_IP_SCOPE_KEY] = client_ip
         await self.app(scope, receive, send)
 
-    def _cache_key(self, scope: Scope, credential: tuple[bytes, bytes]) -> str | None:
+    def _cache_key(self, scope: Scope, credential: tuple[bytes, bytes]) -> bytes | None:
         """The verified-identity cache's key for a request whose only credential is
         ``credential``, or None when the request may not use the cache: a credential in
         the query string, or a client certificate (a credential too)."""
@@ -141,7 +141,7 @@ class AuthMiddleware:
         return self.verified.key(*credential)
 
     async def _authenticate(
-        self, scope: Scope, receive: Receive, peer: str | None, cache_key: str | None
+        self, scope: Scope, receive: Receive, peer: str | None, cache_key: bytes | None
     ) -> tuple[Identity | None, str | None, Receive]:
         """Run the scheme chain: the identity (None: no credentials), the trusted client
         address, and the channel the app reads the body from.
