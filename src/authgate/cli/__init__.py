@@ -8,6 +8,7 @@ from authgate.cli.keys import keys_app
 from authgate.cli.pki import certs_app, public_keys_app
 from authgate.cli.policy import policy_app
 from authgate.cli.request import request
+from authgate.cli.run import run_collection
 from authgate.cli.setup import db_app, init, master_app, serve
 from authgate.cli.signing import signing_keys_app
 from authgate.cli.users import users_app
@@ -15,6 +16,7 @@ from authgate.cli.users import users_app
 app.command("init")(init)
 app.command("serve")(serve)
 app.command("request")(request)
+app.command("run")(run_collection)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")

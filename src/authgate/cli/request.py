@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
@@ -32,11 +31,11 @@ from authgate.client import (
     OAuth2ClientCredentials,
     TokenError,
 )
+from authgate.client.variables import MissingVariable, substitute
 
 __all__ = ["request"]
 
 AUTH_TYPES = ("none", "apikey", "basic", "bearer", "oauth2", "aws", "hmac", "oauth1", "authgate")
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 #: Headers and query parameters whose values are never printed.
 _SECRET_HEADERS = frozenset(
     {
@@ -62,14 +61,10 @@ def _expand(value: str | None) -> str | None:
     """``{{NAME}}`` → the environment variable ``NAME``."""
     if value is None:
         return None
-
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in os.environ:
-            raise _BadOption(f"variable {{{{{name}}}}} is not set in the environment")
-        return os.environ[name]
-
-    return _VARIABLE.sub(one, value)
+    try:
+        return substitute(value, os.environ, where="in the environment")
+    except MissingVariable as exc:
+        raise _BadOption(str(exc)) from exc
 
 
 def _need(value: str | None, option: str, auth: str) -> str:
@@ -145,7 +140,7 @@ def _body(data: str | None) -> bytes | None:
     return data.encode()
 
 
-def _redact(text: str, secrets_: list[str]) -> str:
+def redact(text: str, secrets_: list[str]) -> str:
     for secret in sorted(secrets_, key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, _REDACTED)
@@ -166,7 +161,7 @@ def _show(request: httpx2.Request, secrets_: list[str]) -> None:
             word = value.split(" ", 1)[0] if " " in value else ""
             value = f"{word} {_REDACTED}".strip()
         lines.append(f"> {name}: {value}")
-    err_console.print(_redact("\n".join(lines), secrets_), markup=False, soft_wrap=True)
+    err_console.print(redact("\n".join(lines), secrets_), markup=False, soft_wrap=True)
 
 
 def _parsed_body(response: httpx2.Response) -> Any:
@@ -255,11 +250,11 @@ def request(
                 method.upper(), url, headers=headers, content=body, auth=signer
             )
     except TokenError as exc:
-        fail(_redact(f"could not get a token: {exc}", secrets_), as_json=as_json)
+        fail(redact(f"could not get a token: {exc}", secrets_), as_json=as_json)
     except httpx2.TimeoutException:
         fail(f"no answer from {urlsplit(url).netloc} within {timeout:g} s", as_json=as_json)
     except httpx2.HTTPError as exc:
-        reason = _redact(str(exc) or type(exc).__name__, secrets_)
+        reason = redact(str(exc) or type(exc).__name__, secrets_)
         fail(f"cannot reach {urlsplit(url).netloc}: {reason}", as_json=as_json)
     _print(response, as_json=as_json)
 
