@@ -7,6 +7,7 @@ from authgate.cli.help import add_epilogs
 from authgate.cli.keys import keys_app
 from authgate.cli.pki import certs_app, public_keys_app
 from authgate.cli.policy import policy_app
+from authgate.cli.profiles import profiles_app
 from authgate.cli.request import request
 from authgate.cli.run import run_collection
 from authgate.cli.setup import db_app, init, master_app, serve
@@ -27,6 +28,7 @@ app.add_typer(certs_app, name="certs")
 app.add_typer(public_keys_app, name="public-keys")
 app.add_typer(clients_app, name="clients")
 app.add_typer(signing_keys_app, name="signing-keys")
+app.add_typer(profiles_app, name="profiles")
 add_epilogs(app)
 
 __all__ = ["app", "main"]
