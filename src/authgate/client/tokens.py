@@ -15,16 +15,28 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
+from typing import cast
 
 import httpx2
 
 from authgate.client.simple import BasicAuth
 from authgate.crypto.secret import Secret
 
-__all__ = ["AuthgateKeyPair", "OAuth2ClientCredentials", "TokenError"]
+__all__ = ["AuthgateKeyPair", "OAuth2ClientCredentials", "TokenError", "TokenFlow", "send"]
 
-#: A token flow yields a token request, receives its response, returns the token.
-TokenFlow = Generator[httpx2.Request, httpx2.Response, "_Token"]
+#: A token flow yields a token request and receives its response, or yields a number of
+#: seconds to wait (a device polling, a browser redirecting) and receives None; it returns
+#: the token. Waiting is the driver's: ``time.sleep`` for sync clients, ``asyncio.sleep``
+#: for async ones, so an async client's event loop never blocks.
+TokenFlow = Generator["httpx2.Request | float", "httpx2.Response | None", "_Token"]
+
+
+def send(
+    request: httpx2.Request,
+) -> Generator[httpx2.Request | float, httpx2.Response | None, httpx2.Response]:
+    """In a token flow: ``response = yield from send(request)``."""
+    response = yield request
+    return cast("httpx2.Response", response)  # the drivers answer a request with a response
 
 
 class TokenError(Exception):
@@ -59,6 +71,7 @@ class _TokenAuth(httpx2.Auth):
         self._thread_lock = threading.Lock()
         self._async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self.token_requests = 0  # how many tokens were bought (tests, metrics)
+        self._sleep: Callable[[float], None] = time.sleep
 
     # -- what subclasses provide --------------------------------------------------------
 
@@ -117,6 +130,10 @@ class _TokenAuth(httpx2.Auth):
                 try:
                     sent = next(flow)
                     while True:
+                        if not isinstance(sent, httpx2.Request):
+                            self._sleep(sent)
+                            sent = flow.send(None)
+                            continue
                         response = yield sent
                         response.read()
                         sent = flow.send(response)
@@ -157,10 +174,14 @@ class _TokenAuth(httpx2.Auth):
                         flow = self._buy(self._token)
                         sent = next(flow)
                         while token is None:
-                            response = yield sent
-                            await response.aread()
+                            answer = None
+                            if isinstance(sent, httpx2.Request):
+                                answer = yield sent
+                                await answer.aread()
+                            else:
+                                await asyncio.sleep(sent)
                             try:
-                                sent = flow.send(response)
+                                sent = flow.send(answer)
                             except StopIteration as done:
                                 token = self._token = done.value
             response = yield self._authorize(request, token)
@@ -203,17 +224,21 @@ class AuthgateKeyPair(_TokenAuth):
 
     def _buy(self, previous: _Token | None) -> TokenFlow:
         if previous is not None and previous.refresh is not None:
-            response = yield httpx2.Request(
-                "POST",
-                f"{self.base_url}/auth/refresh",
-                json={"refresh_token": previous.refresh.reveal()},
+            response = yield from send(
+                httpx2.Request(
+                    "POST",
+                    f"{self.base_url}/auth/refresh",
+                    json={"refresh_token": previous.refresh.reveal()},
+                )
             )
             if response.status_code == 200:
                 return self._parse(response)
-        response = yield httpx2.Request(
-            "POST",
-            f"{self.base_url}/auth",
-            json={"api_key": self.key, "api_secret": self._secret.reveal()},
+        response = yield from send(
+            httpx2.Request(
+                "POST",
+                f"{self.base_url}/auth",
+                json={"api_key": self.key, "api_secret": self._secret.reveal()},
+            )
         )
         return self._parse(response)
 
@@ -256,5 +281,5 @@ class OAuth2ClientCredentials(_TokenAuth):
             form["scope"] = self.scope
         request = httpx2.Request("POST", self.token_url, data=form)
         request = next(self._basic.auth_flow(request))
-        response = yield request
+        response = yield from send(request)
         return self._parse(response)
