@@ -6,9 +6,10 @@
 - :class:`OAuth2DeviceCode`: RFC 8628, for a terminal without a browser: the user is shown
   a code and a URL to open elsewhere while the client polls the token endpoint.
 
-Both cache, refresh and lock as every token credential does (:mod:`.tokens`), and use the
-refresh token when they got one, so the user signs in once. A public client sends its
-``client_id`` in the form; a confidential one authenticates with HTTP Basic.
+Both are :class:`~authgate.client.tokens.OAuth2Client` subclasses: they cache, refresh and lock as
+every token credential does, authenticate as a public client (``client_id`` in the form)
+or a confidential one (HTTP Basic), and use the refresh token when they got one, so the
+user signs in once.
 """
 
 from __future__ import annotations
@@ -19,56 +20,26 @@ import secrets
 import sys
 import time
 import webbrowser
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Unpack
 from urllib.parse import urlencode
 
 import httpx2
 
 from authgate.client.loopback import Loopback
-from authgate.client.simple import BasicAuth
-from authgate.client.tokens import TokenError, TokenFlow, _Token, _TokenAuth, send
+from authgate.client.tokens import (
+    OAuth2Client,
+    OAuth2Options,
+    TokenError,
+    TokenFlow,
+    _Token,
+    send,
+)
 
 __all__ = ["DeviceAuthorization", "OAuth2AuthorizationCode", "OAuth2DeviceCode"]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-class _UserGrant(_TokenAuth):
-    """Client authentication and the refresh grant shared by both."""
-
-    def __init__(
-        self,
-        token_url: str,
-        client_id: str,
-        client_secret: str | None,
-        scope: str | None,
-        *,
-        refresh_before: float,
-        clock: Callable[[], float],
-    ) -> None:
-        super().__init__(refresh_before=refresh_before, clock=clock)
-        self.token_url, self.client_id, self.scope = token_url, client_id, scope
-        self._basic = BasicAuth(client_id, client_secret) if client_secret else None
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r})"
-
-    def _post(self, url: str, form: dict[str, str]) -> httpx2.Request:
-        if self._basic is None:
-            form = {**form, "client_id": self.client_id}
-        request = httpx2.Request("POST", url, data=form)
-        return next(self._basic.auth_flow(request)) if self._basic else request
-
-    def _refreshed(
-        self, previous: _Token | None
-    ) -> Generator[httpx2.Request | float, httpx2.Response | None, _Token | None]:
-        """A token from ``previous``'s refresh token, or None (then the user signs in)."""
-        if previous is None or previous.refresh is None:
-            return None
-        form = {"grant_type": "refresh_token", "refresh_token": previous.refresh.reveal()}
-        response = yield from send(self._post(self.token_url, form))
-        return self._parse(response) if response.status_code == 200 else None
 
 
 def _error(response: httpx2.Response) -> str:
@@ -87,7 +58,7 @@ def _pkce() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-class OAuth2AuthorizationCode(_UserGrant):
+class OAuth2AuthorizationCode(OAuth2Client):
     """The authorization code grant with PKCE S256 and a loopback redirect (RFC 8252).
 
     The first request opens the browser at the authorization endpoint (``open_browser``);
@@ -114,15 +85,11 @@ class OAuth2AuthorizationCode(_UserGrant):
         client_id: str,
         client_secret: str | None = None,
         *,
-        scope: str | None = None,
         open_browser: Callable[[str], object] = webbrowser.open,
         timeout: float = 300.0,
-        refresh_before: float = 60.0,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[OAuth2Options],
     ) -> None:
-        super().__init__(
-            token_url, client_id, client_secret, scope, refresh_before=refresh_before, clock=clock
-        )
+        super().__init__(token_url, client_id, client_secret, **options)
         self.authorize_url, self.timeout, self._open = authorize_url, timeout, open_browser
 
     def _buy(self, previous: _Token | None) -> TokenFlow:
@@ -177,7 +144,7 @@ def _print_device(d: DeviceAuthorization) -> None:
     )
 
 
-class OAuth2DeviceCode(_UserGrant):
+class OAuth2DeviceCode(OAuth2Client):
     """The device authorization grant (RFC 8628): show a code, poll until the user approves.
 
     Args:
@@ -199,15 +166,11 @@ class OAuth2DeviceCode(_UserGrant):
         client_id: str,
         client_secret: str | None = None,
         *,
-        scope: str | None = None,
         prompt: Callable[[DeviceAuthorization], object] = _print_device,
-        refresh_before: float = 60.0,
-        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[OAuth2Options],
     ) -> None:
-        super().__init__(
-            token_url, client_id, client_secret, scope, refresh_before=refresh_before, clock=clock
-        )
+        super().__init__(token_url, client_id, client_secret, **options)
         self.device_authorization_url, self._prompt = device_authorization_url, prompt
         self._sleep = sleep
 
