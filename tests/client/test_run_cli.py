@@ -38,7 +38,8 @@ EVERY_TYPE = {
     ],
     "item": [
         whoami("basic (the collection's)"),
-        {"name": "public", "request": "{{base}}/healthz", "auth": {"type": "noauth"}},
+        {"name": "public", "request": {"url": "{{base}}/healthz", "auth": {"type": "noauth"}}},
+        {"name": "a bare URL", "request": "{{base}}/healthz"},
         {
             "name": "aws folder",
             "auth": auth("awsv4", **PAIR),
@@ -134,7 +135,7 @@ def test_every_auth_type_passes(live: tuple[LiveServer, dict[str, str]], tmp_pat
     out = json.loads(done.stdout)
     failures = [r for r in out["requests"] if not r["ok"]]
     assert not failures, failures
-    assert out["total"] == out["passed"] == 12 and out["failed"] == 0
+    assert out["total"] == out["passed"] == 13 and out["failed"] == 0
     assert [r["status"] for r in out["requests"]][-1] == 201
     for name in ("PAIR_SECRET", "CLIENT_SECRET", "TOKEN", "API_KEY"):
         assert env[name] not in done.stdout + done.stderr
