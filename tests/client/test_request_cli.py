@@ -137,3 +137,28 @@ def test_unreachable_host_is_one_line(live: tuple[LiveServer, dict[str, str]]) -
     assert "pw-secret" not in done.stderr
     done = run(env, "GET", url, "--json")
     assert json.loads(done.stdout)["error"] == "error"
+
+
+def test_profile_supplies_auth_options_and_variables(
+    live: tuple[LiveServer, dict[str, str]], tmp_path: Path
+) -> None:
+    server, env = live
+    env = {**env, "XDG_CONFIG_HOME": str(tmp_path)}
+    setting = subprocess.run(
+        [
+            *AUTHGATE, "profiles", "set", "ci", "--auth", "aws", "-o", "key={{PAIR_KEY}}",
+            "-o", "secret={{PAIR_SECRET}}", "-o", "region=us-east-1",
+            "--var", f"base={server.base}", "--var", "PAIR_KEY=overridden-by-the-environment",
+        ],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert setting.returncode == 0, setting.stderr
+    assert env["PAIR_SECRET"] not in (tmp_path / "authgate" / "profiles.toml").read_text()
+    done = run(env, "GET", "{{base}}/v1/whoami", "--profile", "ci", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["body"]["scheme"] == "sigv4"
+    # the command line wins over the profile's options
+    done = run(env, "GET", "{{base}}/v1/whoami", "--profile", "ci", "--auth", "hmac", "--json")
+    assert json.loads(done.stdout)["body"]["scheme"] == "httpsig"
+    done = run(env, "GET", "{{base}}/v1/whoami", "--profile", "nope")
+    assert done.returncode == 1 and "no profile named 'nope'" in done.stderr

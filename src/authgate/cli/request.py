@@ -1,7 +1,9 @@
 """``authgate request METHOD URL --auth TYPE ...``: one signed HTTP request, from a terminal.
 
 Signs with the :mod:`authgate.client` classes. Any option value may be ``{{NAME}}``, read
-from the environment, so secrets stay out of shell history. ``-v`` prints the request as
+from the environment, so secrets stay out of shell history. ``--profile NAME`` fills the
+options left unset from a profile (``authgate profiles``) and adds its variables; the
+environment wins over a profile variable of the same name. ``-v`` prints the request as
 sent to stderr, secrets redacted; ``--json`` prints ``{"status", "headers", "body"}``.
 """
 
@@ -9,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
+from collections import ChainMap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
@@ -32,11 +35,18 @@ from authgate.client import (
     OAuth2ClientCredentials,
     TokenError,
 )
+from authgate.client.profiles import ProfileError, load_profiles, profiles_path
+from authgate.client.variables import MissingVariable, substitute
 
-__all__ = ["request"]
+__all__ = ["AUTH_TYPES", "OPTION_NAMES", "redact", "request"]
 
 AUTH_TYPES = ("none", "apikey", "basic", "bearer", "oauth2", "aws", "hmac", "oauth1", "authgate")
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+#: The auth options (``--header-name`` is ``header_name``, ``--in`` is ``location``).
+OPTION_NAMES = (
+    "key", "secret", "user", "password", "token", "location", "header_name", "region",
+    "service", "session_token", "token_url", "client_id", "client_secret", "scope",
+    "hmac_scheme", "signature_method",
+)  # fmt: skip
 #: Headers and query parameters whose values are never printed.
 _SECRET_HEADERS = frozenset(
     {
@@ -58,18 +68,32 @@ class _BadOption(Exception):
     """A missing or invalid option: one line for the user."""
 
 
-def _expand(value: str | None) -> str | None:
-    """``{{NAME}}`` → the environment variable ``NAME``."""
+def _expand(value: str | None, values: Mapping[str, str] = os.environ) -> str | None:
+    """``{{NAME}}`` → ``NAME``'s value: the environment's, else the profile's variable."""
     if value is None:
         return None
+    try:
+        return substitute(value, values, where="in the environment")
+    except MissingVariable as exc:
+        raise _BadOption(str(exc)) from exc
 
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in os.environ:
-            raise _BadOption(f"variable {{{{{name}}}}} is not set in the environment")
-        return os.environ[name]
 
-    return _VARIABLE.sub(one, value)
+def _with_profile(
+    name: str, auth: str | None, options: dict[str, Any]
+) -> tuple[str, ChainMap[str, str]]:
+    """The auth type and options with the profile's filling what the command line left unset,
+    and where ``{{NAME}}`` is looked up: the environment first, then the profile."""
+    try:
+        profiles = load_profiles(profiles_path())
+    except ProfileError as exc:
+        raise _BadOption(str(exc)) from exc
+    if name not in profiles:
+        raise _BadOption(f"no profile named {name!r} (authgate profiles list)")
+    profile = profiles[name]
+    for key, value in profile.options.items():
+        if options.get(key) is None:
+            options[key] = value
+    return auth or profile.auth or "none", ChainMap(dict(os.environ), profile.variables)
 
 
 def _need(value: str | None, option: str, auth: str) -> str:
@@ -105,7 +129,9 @@ def _auth(auth: str, url: str, o: dict[str, Any]) -> httpx2.Auth:
         scheme = cast(Literal["rfc9421", "simple"], o["hmac_scheme"] or "rfc9421")
         return HMACAuth(*key_secret, scheme=scheme)
     if auth == "oauth1":
-        return OAuth1Auth(*key_secret, signature_method=o["signature_method"], placement=where)
+        return OAuth1Auth(
+            *key_secret, signature_method=o["signature_method"] or "HMAC-SHA1", placement=where
+        )
     if auth == "authgate":
         parts = urlsplit(url)
         return AuthgateKeyPair(f"{parts.scheme}://{parts.netloc}", *key_secret)
@@ -145,7 +171,7 @@ def _body(data: str | None) -> bytes | None:
     return data.encode()
 
 
-def _redact(text: str, secrets_: list[str]) -> str:
+def redact(text: str, secrets_: list[str]) -> str:
     for secret in sorted(secrets_, key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, _REDACTED)
@@ -166,7 +192,7 @@ def _show(request: httpx2.Request, secrets_: list[str]) -> None:
             word = value.split(" ", 1)[0] if " " in value else ""
             value = f"{word} {_REDACTED}".strip()
         lines.append(f"> {name}: {value}")
-    err_console.print(_redact("\n".join(lines), secrets_), markup=False, soft_wrap=True)
+    err_console.print(redact("\n".join(lines), secrets_), markup=False, soft_wrap=True)
 
 
 def _parsed_body(response: httpx2.Response) -> Any:
@@ -182,8 +208,9 @@ def request(
     method: Annotated[str, typer.Argument(metavar="METHOD", help="GET, POST, ...")],
     url: Annotated[str, typer.Argument(metavar="URL", help="The full URL; may hold {{NAME}}.")],
     auth: Annotated[
-        str, typer.Option("--auth", metavar="TYPE", help="One of: " + ", ".join(AUTH_TYPES) + ".")
-    ] = "none",
+        str | None,
+        typer.Option("--auth", metavar="TYPE", help="One of: " + ", ".join(AUTH_TYPES) + "."),
+    ] = None,
     key: Annotated[str | None, typer.Option(help="API key, key pair key, access key id.")] = None,
     secret: Annotated[str | None, typer.Option(help="Key pair secret, secret access key.")] = None,
     user: Annotated[str | None, typer.Option(help="Basic user name.")] = None,
@@ -204,8 +231,8 @@ def request(
         str | None, typer.Option(help="hmac: rfc9421 (default) or simple (HMAC-SHA256).")
     ] = None,
     signature_method: Annotated[
-        str, typer.Option(help="oauth1: HMAC-SHA1, HMAC-SHA256 or PLAINTEXT.")
-    ] = "HMAC-SHA1",
+        str | None, typer.Option(help="oauth1: HMAC-SHA1 (default), HMAC-SHA256 or PLAINTEXT.")
+    ] = None,
     header: Annotated[
         list[str] | None, typer.Option("-H", "--header", help="'Name: value', repeatable.")
     ] = None,
@@ -216,6 +243,9 @@ def request(
         bool, typer.Option("-v", "--verbose", help="Print the signed request (secrets redacted).")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 30.0,
+    profile: Annotated[
+        str | None, typer.Option(help="Auth options and {{variables}} of this profile.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send one request signed with any authgate scheme (or AWS's, OAuth's) and print the answer.
@@ -231,9 +261,14 @@ def request(
         "signature_method": signature_method,
     }  # fmt: skip
     try:
-        options = {k: _expand(v) for k, v in options.items()}
-        url, headers = _expand(url) or "", _headers([_expand(h) or "" for h in header or []])
-        body = _body(_expand(data))
+        values: Mapping[str, str] = os.environ
+        if profile is not None:
+            auth, values = _with_profile(profile, auth, options)
+        auth = auth or "none"
+        options = {k: _expand(v, values) for k, v in options.items()}
+        url = _expand(url, values) or ""
+        headers = _headers([_expand(h, values) or "" for h in header or []])
+        body = _body(_expand(data, values))
         if auth not in AUTH_TYPES:
             raise _BadOption(f"--auth must be one of {', '.join(AUTH_TYPES)}")
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
@@ -255,11 +290,11 @@ def request(
                 method.upper(), url, headers=headers, content=body, auth=signer
             )
     except TokenError as exc:
-        fail(_redact(f"could not get a token: {exc}", secrets_), as_json=as_json)
+        fail(redact(f"could not get a token: {exc}", secrets_), as_json=as_json)
     except httpx2.TimeoutException:
         fail(f"no answer from {urlsplit(url).netloc} within {timeout:g} s", as_json=as_json)
     except httpx2.HTTPError as exc:
-        reason = _redact(str(exc) or type(exc).__name__, secrets_)
+        reason = redact(str(exc) or type(exc).__name__, secrets_)
         fail(f"cannot reach {urlsplit(url).netloc}: {reason}", as_json=as_json)
     _print(response, as_json=as_json)
 

@@ -15,16 +15,53 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
+from typing import TypedDict, Unpack, cast
 
 import httpx2
 
 from authgate.client.simple import BasicAuth
 from authgate.crypto.secret import Secret
 
-__all__ = ["AuthgateKeyPair", "OAuth2ClientCredentials", "TokenError"]
+__all__ = [
+    "AuthgateKeyPair",
+    "OAuth2Client",
+    "OAuth2ClientCredentials",
+    "OAuth2Options",
+    "Timing",
+    "TokenError",
+    "TokenFlow",
+    "send",
+]
 
-#: A token flow yields a token request, receives its response, returns the token.
-TokenFlow = Generator[httpx2.Request, httpx2.Response, "_Token"]
+#: A token flow yields a token request and receives its response, or yields a number of
+#: seconds to wait (a device polling, a browser redirecting) and receives None; it returns
+#: the token. Waiting is the driver's: ``time.sleep`` for sync clients, ``asyncio.sleep``
+#: for async ones, so an async client's event loop never blocks.
+TokenFlow = Generator["httpx2.Request | float", "httpx2.Response | None", "_Token"]
+
+
+def send(
+    request: httpx2.Request,
+) -> Generator[httpx2.Request | float, httpx2.Response | None, httpx2.Response]:
+    """In a token flow: ``response = yield from send(request)``."""
+    response = yield request
+    return cast("httpx2.Response", response)  # the drivers answer a request with a response
+
+
+class Timing(TypedDict, total=False):
+    """The keyword arguments every token credential takes."""
+
+    #: seconds before expiry when a new token is bought (60).
+    refresh_before: float
+    #: returns the Unix time (``time.time``); injected by tests.
+    clock: Callable[[], float]
+
+
+class OAuth2Options(Timing, total=False):
+    """The keyword arguments every OAuth 2.0 grant takes."""
+
+    #: the scopes to ask for (space-separated), or None for the client's default.
+    scope: str | None
 
 
 class TokenError(Exception):
@@ -52,13 +89,16 @@ class _TokenAuth(httpx2.Auth):
 
     requires_response_body = True
 
-    def __init__(self, *, refresh_before: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, *, refresh_before: float = 60.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.refresh_before = refresh_before
         self._clock = clock
         self._token: _Token | None = None
         self._thread_lock = threading.Lock()
         self._async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self.token_requests = 0  # how many tokens were bought (tests, metrics)
+        self._sleep: Callable[[float], None] = time.sleep
 
     # -- what subclasses provide --------------------------------------------------------
 
@@ -117,6 +157,10 @@ class _TokenAuth(httpx2.Auth):
                 try:
                     sent = next(flow)
                     while True:
+                        if not isinstance(sent, httpx2.Request):
+                            self._sleep(sent)
+                            sent = flow.send(None)
+                            continue
                         response = yield sent
                         response.read()
                         sent = flow.send(response)
@@ -157,10 +201,14 @@ class _TokenAuth(httpx2.Auth):
                         flow = self._buy(self._token)
                         sent = next(flow)
                         while token is None:
-                            response = yield sent
-                            await response.aread()
+                            answer = None
+                            if isinstance(sent, httpx2.Request):
+                                answer = yield sent
+                                await answer.aread()
+                            else:
+                                await asyncio.sleep(sent)
                             try:
-                                sent = flow.send(response)
+                                sent = flow.send(answer)
                             except StopIteration as done:
                                 token = self._token = done.value
             response = yield self._authorize(request, token)
@@ -184,16 +232,8 @@ class AuthgateKeyPair(_TokenAuth):
         clock: returns the Unix time; injected by tests.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        key: str,
-        secret: str,
-        *,
-        refresh_before: float = 60.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(refresh_before=refresh_before, clock=clock)
+    def __init__(self, base_url: str, key: str, secret: str, **timing: Unpack[Timing]) -> None:
+        super().__init__(**timing)
         self.base_url = base_url.rstrip("/")
         self.key = key
         self._secret = Secret(secret)
@@ -203,28 +243,34 @@ class AuthgateKeyPair(_TokenAuth):
 
     def _buy(self, previous: _Token | None) -> TokenFlow:
         if previous is not None and previous.refresh is not None:
-            response = yield httpx2.Request(
-                "POST",
-                f"{self.base_url}/auth/refresh",
-                json={"refresh_token": previous.refresh.reveal()},
+            response = yield from send(
+                httpx2.Request(
+                    "POST",
+                    f"{self.base_url}/auth/refresh",
+                    json={"refresh_token": previous.refresh.reveal()},
+                )
             )
             if response.status_code == 200:
                 return self._parse(response)
-        response = yield httpx2.Request(
-            "POST",
-            f"{self.base_url}/auth",
-            json={"api_key": self.key, "api_secret": self._secret.reveal()},
+        response = yield from send(
+            httpx2.Request(
+                "POST",
+                f"{self.base_url}/auth",
+                json={"api_key": self.key, "api_secret": self._secret.reveal()},
+            )
         )
         return self._parse(response)
 
 
-class OAuth2ClientCredentials(_TokenAuth):
-    """The OAuth 2.0 client credentials grant (RFC 6749 §4.4), ``client_secret_basic``.
+class OAuth2Client(_TokenAuth):
+    """What every OAuth 2.0 grant shares: the token endpoint, client authentication
+    (HTTP Basic with a secret, ``client_id`` in the form without: a public client), the
+    scope, and the refresh token grant (RFC 6749 §6).
 
     Args:
         token_url: the token endpoint (authgate's is ``/oauth/token``).
         client_id: the client's id.
-        client_secret: the client's secret.
+        client_secret: the client's secret; None for a public client.
         scope: the scopes to ask for (space-separated), or None for the client's default.
         refresh_before: seconds before expiry when a new token is bought.
         clock: returns the Unix time; injected by tests.
@@ -234,27 +280,50 @@ class OAuth2ClientCredentials(_TokenAuth):
         self,
         token_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None,
         *,
         scope: str | None = None,
-        refresh_before: float = 60.0,
-        clock: Callable[[], float] = time.time,
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__(refresh_before=refresh_before, clock=clock)
+        super().__init__(**timing)
         self.token_url, self.client_id, self.scope = token_url, client_id, scope
-        self._basic = BasicAuth(client_id, client_secret)
+        self._basic = BasicAuth(client_id, client_secret) if client_secret is not None else None
 
     def __repr__(self) -> str:
+        secret = ", client_secret=<redacted>" if self._basic else ""
         return (
-            f"OAuth2ClientCredentials(token_url={self.token_url!r}, "
-            f"client_id={self.client_id!r}, client_secret=<redacted>)"
+            f"{type(self).__name__}(token_url={self.token_url!r}, "
+            f"client_id={self.client_id!r}{secret})"
         )
+
+    def _post(self, url: str, form: dict[str, str]) -> httpx2.Request:
+        """A form POST to ``url``, authenticated as the client."""
+        if self._basic is None:
+            return httpx2.Request("POST", url, data={**form, "client_id": self.client_id})
+        return next(self._basic.auth_flow(httpx2.Request("POST", url, data=form)))
+
+    def _refreshed(
+        self, previous: _Token | None
+    ) -> Generator[httpx2.Request | float, httpx2.Response | None, _Token | None]:
+        """A token bought with ``previous``'s refresh token, or None when there is none or
+        it is refused (then the grant starts over)."""
+        if previous is None or previous.refresh is None:
+            return None
+        form = {"grant_type": "refresh_token", "refresh_token": previous.refresh.reveal()}
+        response = yield from send(self._post(self.token_url, form))
+        return self._parse(response) if response.status_code == 200 else None
+
+
+class OAuth2ClientCredentials(OAuth2Client):
+    """The OAuth 2.0 client credentials grant (RFC 6749 §4.4), ``client_secret_basic``.
+
+    Takes the arguments of :class:`OAuth2Client` (``token_url, client_id, client_secret``,
+    ``scope=``, ``refresh_before=``, ``clock=``); the grant is for confidential clients.
+    """
 
     def _buy(self, previous: _Token | None) -> TokenFlow:
         form = {"grant_type": "client_credentials"}
         if self.scope:
             form["scope"] = self.scope
-        request = httpx2.Request("POST", self.token_url, data=form)
-        request = next(self._basic.auth_flow(request))
-        response = yield request
+        response = yield from send(self._post(self.token_url, form))
         return self._parse(response)
