@@ -14,7 +14,7 @@ def test_counters_histograms_and_gauges_parse_as_prometheus_reads_them() -> None
     m.requests.inc("apikey", "success")
     m.requests.inc("apikey", "success")
     m.requests.inc("basic", "failure")
-    m.identity_cache.inc("hit")
+    m.cache_hits["apikey"] = 2  # answered from the identity cache: successes and hits
     m.verification.observe(0.0003, "apikey")
     m.verification.observe(0.02, "apikey")
     m.verification.observe(5.0, "apikey")  # above the last bound: +Inf only
@@ -25,9 +25,11 @@ def test_counters_histograms_and_gauges_parse_as_prometheus_reads_them() -> None
     }
     requests = parsed["authgate_requests"]
     assert (
-        requests[("authgate_requests_total", (("outcome", "success"), ("scheme", "apikey")))] == 2
+        requests[("authgate_requests_total", (("outcome", "success"), ("scheme", "apikey")))] == 4
     )
     assert requests[("authgate_requests_total", (("outcome", "failure"), ("scheme", "basic")))] == 1
+    cache = parsed["authgate_identity_cache"]
+    assert cache[("authgate_identity_cache_total", (("result", "hit"),))] == 2
     hist = parsed["authgate_verification_seconds"]
     bucket = "authgate_verification_seconds_bucket"
     assert hist[(bucket, (("le", "0.0005"), ("scheme", "apikey")))] == 1

@@ -65,20 +65,34 @@ class Counter(_Metric):
 
     kind = "counter"
 
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        labels: Sequence[str] = (),
+        more: Callable[[], dict[tuple[str, ...], float]] | None = None,
+    ) -> None:
+        """``more``: counts kept elsewhere (a hot path's own dict), added when read."""
         super().__init__(name, help, labels)
         self.values: dict[tuple[str, ...], float] = {}
+        self.more = more
 
     def inc(self, *labels: str, amount: float = 1.0) -> None:
         self.values[labels] = self.values.get(labels, 0.0) + amount
 
+    def totals(self) -> dict[tuple[str, ...], float]:
+        out = dict(self.values)
+        for key, n in (self.more() if self.more is not None else {}).items():
+            out[key] = out.get(key, 0.0) + n
+        return out
+
     def get(self, *labels: str) -> float:
-        return self.values.get(labels, 0.0)
+        return self.totals().get(labels, 0.0)
 
     def samples(self) -> list[str]:
         return [
             f"{self.name}{_labels(self.labelnames, k)} {_number(v)}"
-            for k, v in sorted(self.values.items())
+            for k, v in sorted(self.totals().items())
         ]
 
 
@@ -177,11 +191,15 @@ class AuthgateMetrics:
     def __init__(self, audit_queue_depth: Callable[[], float] = lambda: 0.0) -> None:
         self.registry = MetricsRegistry()
         add = self.registry.add
+        #: answers from the verified-identity cache, per scheme: the hot path counts them
+        #: with one dict update; they are successes and cache hits when scraped
+        self.cache_hits: dict[str, int] = {}
         self.requests = add(
             Counter(
                 "authgate_requests_total",
                 "Requests authenticated, by scheme and outcome.",
                 ("scheme", "outcome"),
+                more=lambda: {(s, "success"): n for s, n in self.cache_hits.items()},
             )
         )
         self.verification = add(
@@ -196,6 +214,7 @@ class AuthgateMetrics:
                 "authgate_identity_cache_total",
                 "Lookups in the verified-identity cache, by result.",
                 ("result",),
+                more=lambda: {("hit",): sum(self.cache_hits.values())},
             )
         )
         self.ratelimit = add(

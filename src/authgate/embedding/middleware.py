@@ -103,8 +103,8 @@ class AuthMiddleware:
             if identity is not None:  # the hot path: verified before, by this header alone
                 client_ip = self._client_ip(scope, peer) if self._proxied else peer
                 if self.metrics is not None:
-                    self.metrics.identity_cache.inc("hit")
-                    self.metrics.requests.inc(identity.scheme, "success")
+                    hits = self.metrics.cache_hits
+                    hits[identity.scheme] = hits.get(identity.scheme, 0) + 1
             else:
                 identity, client_ip, receive = await self._authenticate(
                     scope, receive, peer, cache_key
