@@ -154,7 +154,6 @@ class Runtime:
     limiter: RateLimiter | None = None
     metrics: AuthgateMetrics = field(default_factory=AuthgateMetrics)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _started: set[str] = field(default_factory=set)
 
     @classmethod
@@ -419,15 +418,9 @@ class Runtime:
             self._start("authgate-bus", lambda: bus.run(self._on_remote_change))
         self._start("authgate-purge", self._purge)
 
-    async def _pause(self, seconds: float) -> bool:
-        """Sleep ``seconds``; False when :meth:`close` began meanwhile (stop the loop)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), seconds)
-        return not self._closing.is_set()
-
     async def _purge(self) -> None:
         """Delete expired authorization codes, login sessions and device codes, hourly."""
-        while not self._closing.is_set():
+        while True:
             try:
                 await self.oauth.purge_expired()
                 await self.login_sessions.purge_expired()
@@ -435,11 +428,11 @@ class Runtime:
                 self.tokens.holders.prune()
             except Exception:  # keep going: the next round catches up
                 log.exception("purging expired OAuth rows failed")
-            if not await self._pause(3600):
-                return
+            await asyncio.sleep(3600)
 
     async def _flush_usage(self) -> None:
-        while await self._pause(self.settings.last_used_flush_interval):
+        while True:
+            await asyncio.sleep(self.settings.last_used_flush_interval)
             try:
                 await self.usage.flush()
             except Exception:  # keep going: the next flush carries the same data
@@ -448,15 +441,6 @@ class Runtime:
     async def close(self) -> None:
         if self.notices is not None:
             await self.notices.flush()  # the other processes hear of our last changes
-        # Ask the loops that use the database to finish the round in progress first: a
-        # task cancelled inside a database call leaves the driver's thread working on,
-        # and it fails loudly once the event loop is gone.
-        self._closing.set()
-        if self.feed is not None:
-            self.feed.stop()
-        graceful = [t for t in self._tasks if t.get_name() in _GRACEFUL]
-        if graceful:
-            await asyncio.wait(graceful, timeout=5)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -475,10 +459,6 @@ class Runtime:
         if isinstance(self.audit, BatchedAuditSink):
             await self.audit.close()
         await self.db.dispose()
-
-
-#: the background loops that end on their own when close() begins (they use the database)
-_GRACEFUL = frozenset({"authgate-last-used", "authgate-changes", "authgate-purge"})
 
 
 def _rate_limiter(redis: Redis | None) -> RateLimiter:

@@ -63,7 +63,6 @@ class ChangeFeed:
         self.floor = 0  # every id up to here has been applied (or given up on)
         self._seen: dict[int, float] = {}  # applied ids above the floor → when first seen
         self._wake = asyncio.Event()
-        self._stopped = False
 
     async def load(self) -> int:
         """Apply everything still in force (start-up); returns how many changes."""
@@ -112,15 +111,9 @@ class ChangeFeed:
         """Read now (another process announced a change)."""
         self._wake.set()
 
-    def stop(self) -> None:
-        """End :meth:`run` after the read in progress, if any (a cancelled read could
-        leave a database call running past the end of the event loop)."""
-        self._stopped = True
-        self._wake.set()
-
     async def run(self) -> None:
-        """Poll until :meth:`stop` (or cancellation); failures are logged and retried."""
-        while not self._stopped:
+        """Poll forever (cancel the task to stop); failures are logged and retried."""
+        while True:
             try:
                 await self.poll()
             except Exception:  # the database is back next round; nothing is lost
